@@ -1,0 +1,87 @@
+"""Writing CSV files that spreadsheets open safely, atomically.
+
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read by Excel, LibreOffice
+and Google Sheets as a formula (CSV injection, OWASP); such text cells get a leading apostrophe. Numbers
+are written as numbers. Paths with commas, quotes or newlines are quoted by the ``csv`` module.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """Return ``value`` ready for a CSV cell: text that a spreadsheet would run as a formula is defused."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_csv_atomic(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Write a UTF-8 CSV through a temporary file renamed into place; return the number of data rows.
+
+    Raises:
+        OSError: the folder cannot be written (the target is left untouched).
+    """
+    target = Path(path)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    count = 0
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow([safe_cell(v) for v in row])
+                count += 1
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    return count
+
+
+class CsvStream:
+    """An open CSV being written row batch by row batch, renamed into place by :meth:`commit`.
+
+    Used where rows arrive in chunks (a scan) and the finished file must never be seen half-written.
+    """
+
+    def __init__(self, path: str | Path, header: Sequence[str]) -> None:
+        self.target = Path(path)
+        handle, self._temp = tempfile.mkstemp(
+            prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent
+        )
+        self._stream = os.fdopen(handle, "w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._stream)
+        self._writer.writerow(header)
+        self.rows = 0
+
+    def write(self, rows: Iterable[Sequence[object]]) -> None:
+        """Append rows (cells are defused with :func:`safe_cell`)."""
+        for row in rows:
+            self._writer.writerow([safe_cell(v) for v in row])
+            self.rows += 1
+
+    def commit(self) -> None:
+        """Flush, sync and rename the file into place."""
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+        self._stream.close()
+        os.replace(self._temp, self.target)
+
+    def discard(self) -> None:
+        """Close and delete the temporary file; the target is untouched."""
+        self._stream.close()
+        if os.path.exists(self._temp):
+            os.unlink(self._temp)

@@ -1,0 +1,69 @@
+"""Shared fixtures: a tiny random bundle, generated images, the optional shared data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("LCMEM_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def require_shared_data(*parts: str) -> Path:
+    """Return ``../shared/data/<parts>`` or skip the test with a message saying why."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(
+            f"shared data {path} is absent (set LCMEM_SHARED_DATA to the data folder to run this test)"
+        )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test's embedding cache out of the user's cache folder."""
+    monkeypatch.setenv("LCMEM_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved bundle with seeded random weights: ConvNeXt-atto, 64×64 input, a tiny AutoencoderKL."""
+    from lcmem.model.bundle import save_bundle
+    from lcmem.model.untrained import build_untrained_model
+
+    folder = tmp_path_factory.mktemp("bundles") / "tiny"
+    save_bundle(build_untrained_model("tiny-test", seed=7), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_bundle_dir: Path):
+    """The loaded :func:`tiny_bundle_dir`."""
+    from lcmem.model.bundle import load_bundle
+
+    return load_bundle(tiny_bundle_dir)
+
+
+def make_image(seed: int, size: tuple[int, int] = (48, 40), mode: str = "RGB") -> Image.Image:
+    """A smooth random image (blobs of colour), distinct for every seed."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, size=(6, 5, 3), dtype=np.uint8)
+    image = Image.fromarray(small, "RGB").resize(size, Image.Resampling.BICUBIC)
+    noise = rng.integers(-20, 21, size=(size[1], size[0], 3))
+    pixels = np.clip(np.asarray(image, dtype=np.int16) + noise, 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels, "RGB").convert(mode)
+
+
+def write_images(folder: Path, seeds: list[int], suffix: str = ".png") -> list[Path]:
+    """Write one generated image per seed into ``folder``; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for seed in seeds:
+        path = folder / f"img_{seed:04d}{suffix}"
+        make_image(seed).save(path)
+        paths.append(path)
+    return paths
