@@ -67,3 +67,26 @@ def write_images(folder: Path, seeds: list[int], suffix: str = ".png") -> list[P
         make_image(seed).save(path)
         paths.append(path)
     return paths
+
+
+def write_multiframe_dicom(path: Path, frames: np.ndarray, patient_id: str = "PAT-001") -> Path:
+    """Write a MONOCHROME2 uint16 multi-frame DICOM (frames: ``(n, rows, cols)``) with pydicom."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientID, ds.Modality = patient_id, "OT"
+    ds.Rows, ds.Columns = frames.shape[1:]
+    ds.NumberOfFrames = frames.shape[0]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = np.ascontiguousarray(frames, dtype="<u2").tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path

@@ -79,7 +79,7 @@ def load_vae(kind: str, path: str, subfolder: str | None = None) -> nn.Module:
 
     cls = getattr(diffusers, kind)
     logger.info("loading %s from %s%s", kind, path, f" ({subfolder})" if subfolder else "")
-    return cls.from_pretrained(path, subfolder=subfolder, use_safetensors=True)
+    return cls.from_pretrained(path, subfolder=subfolder, use_safetensors=True, low_cpu_mem_usage=False)
 
 
 def small_vae_config(kind: str = "AutoencoderKL", width: int = 8, latent_channels: int = 4) -> dict:

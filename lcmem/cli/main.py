@@ -1,0 +1,51 @@
+"""The ``lcmem`` command: one sub-command per module, each with ``add_parser`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from lcmem import __version__
+from lcmem.cli import import_checkpoint, info, init_bundle, scan
+from lcmem.errors import Cancelled, LCMemError
+
+COMMANDS = (scan, info, import_checkpoint, init_bundle)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``lcmem`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="lcmem", description="Find training images that a generative model has memorized (LCMem)."
+    )
+    parser.add_argument("--version", action="version", version=f"lcmem {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``lcmem``; return the exit status (0 ok, 1 error, 2 usage, 130 cancelled)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.run(args))
+    except Cancelled:
+        print("lcmem: cancelled; finished work is kept and a rerun resumes", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("lcmem: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
+        return 130
+    except LCMemError as exc:
+        print(f"lcmem: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

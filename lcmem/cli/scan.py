@@ -1,0 +1,107 @@
+"""``lcmem scan``: rank, for every synthetic image, its most similar real images; write CSVs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lcmem.cli.progress_bar import StageProgressBar
+from lcmem.embed.cache import EmbeddingCache, default_cache_dir
+from lcmem.embed.runner import EmbedSettings
+from lcmem.errors import BundleError
+from lcmem.index.faiss_index import INDEX_KINDS, IndexSettings
+from lcmem.io.types import DEFAULT_MAX_PIXELS
+from lcmem.model.bundle import load_bundle
+from lcmem.model.default import default_bundle_path
+from lcmem.runtime import configure_threads, resolve_device
+from lcmem.scan.pipeline import run_scan
+from lcmem.scan.report import MatchWriter, write_problems, write_run_record
+from lcmem.scan.types import ScanSettings
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``scan`` command."""
+    parser = subparsers.add_parser(
+        "scan", help="find, for every synthetic image, the real images it most resembles (ranked CSV)"
+    )
+    parser.add_argument(
+        "--real", type=Path, action="append", required=True, help="real image folder (repeatable)"
+    )
+    parser.add_argument(
+        "--synthetic", type=Path, action="append", required=True, help="synthetic image folder (repeatable)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="matches CSV to write")
+    parser.add_argument(
+        "--model", type=Path, default=None, help="model bundle folder (default: the bundled model)"
+    )
+    parser.add_argument("--top-k", type=int, default=20, help="candidates per synthetic image (default 20)")
+    parser.add_argument(
+        "--problems", type=Path, default=None, help="CSV of unreadable files (default OUT.problems.csv)"
+    )
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=None, help="compute threads (default: all cores)")
+    parser.add_argument("--decode-threads", type=int, default=2, help="image decoding threads")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--index", choices=INDEX_KINDS, default="auto", help="FAISS index kind")
+    parser.add_argument("--nprobe", type=int, default=32, help="IVF lists probed per query")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the scan and write ``--out``, the problems CSV and ``OUT.run.json``."""
+    model_path = args.model or default_bundle_path()
+    if model_path is None:
+        raise BundleError("no default model is installed yet: pass --model BUNDLE_DIR")
+    if args.top_k < 1:
+        raise SystemExit("lcmem scan: --top-k must be at least 1")
+    configure_threads(args.threads)
+    device = resolve_device(args.device)
+    bundle = load_bundle(model_path, device=device)
+    settings = ScanSettings(
+        top_k=args.top_k,
+        embed=EmbedSettings(args.batch_size, args.decode_threads, device, args.max_pixels),
+        index=IndexSettings(kind=args.index, nprobe=args.nprobe),
+    )
+    out: Path = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    problems_path = args.problems or out.with_name(out.stem + ".problems.csv")
+    cache = (
+        None
+        if args.no_cache
+        else EmbeddingCache(
+            args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim
+        )
+    )
+    writer = MatchWriter(out)
+    bar = StageProgressBar(enabled=not args.quiet)
+    try:
+        summary = run_scan(
+            args.real, args.synthetic, bundle, writer, settings=settings, cache=cache, progress=bar
+        )
+        writer.commit()
+    except BaseException:
+        writer.discard()
+        raise
+    finally:
+        bar.close()
+        if cache is not None:
+            cache.close()
+    write_problems(problems_path, summary.problems)
+    inputs = {
+        "real": [str(p) for p in args.real],
+        "synthetic": [str(p) for p in args.synthetic],
+        "model": str(Path(model_path).resolve()),
+    }
+    write_run_record(out.with_name(out.stem + ".run.json"), summary, settings, inputs)
+    print(
+        f"{summary.n_synthetic_items} synthetic × {summary.n_real_items} real images: {summary.n_candidates} "
+        f"candidate pairs → {out}; {len(summary.problems)} unreadable → {problems_path} "
+        f"({summary.cached_files} files from cache, {summary.computed_files} embedded)",
+        file=sys.stderr,
+    )
+    return 0

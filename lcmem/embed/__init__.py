@@ -1,0 +1,1 @@
+"""The embedding tier: batched, cached embedding of image files."""

@@ -1,0 +1,221 @@
+"""Batched, cached embedding of image files with threaded decoding, progress and cancellation."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lcmem.embed.cache import EmbeddingCache
+from lcmem.embed.types import EmbeddedSet, ImageRef
+from lcmem.errors import ImageReadError
+from lcmem.io import DEFAULT_MAX_PIXELS, FileProblem, iter_frames, sha256_file
+from lcmem.model.bundle import Bundle
+from lcmem.model.preprocess import to_model_input
+from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmbedSettings:
+    """How to embed: batch size, decoding threads, device, pixel limit."""
+
+    batch_size: int = 32
+    decode_threads: int = 2
+    device: str = "cpu"
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class _FileDigest:
+    path: str
+    sha256: str
+    stat: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    digest: _FileDigest
+    tensors: list[torch.Tensor]
+    problem: FileProblem | None
+
+
+def embed_files(
+    files: Sequence[str | Path],
+    bundle: Bundle,
+    *,
+    cache: EmbeddingCache | None = None,
+    settings: EmbedSettings | None = None,
+    progress: Progress = null_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+    label: str = "images",
+) -> EmbeddedSet:
+    """Embed every item (frame) of ``files``, reusing and filling ``cache``.
+
+    Files are hashed, looked up in the cache by content, and only the missing ones are decoded (in
+    ``settings.decode_threads`` threads) and encoded in batches. A file that cannot be read becomes a
+    :class:`FileProblem` and the run goes on; identical files are decoded once.
+
+    Args:
+        files: image files, in the order of the result.
+        bundle: the model.
+        cache: an embedding cache for ``bundle``'s checksum, or ``None``.
+        settings: batching, threads, device and pixel limit.
+        progress: receives ``(files done, files total, text)``.
+        cancel: checked between batches; raises :class:`lcmem.errors.Cancelled`. Finished batches are
+            already in the cache, so a rerun resumes.
+        label: names the set in progress texts (``"real images"``).
+    """
+    settings = settings or EmbedSettings()
+    digests, problems = _hash_files(files, settings.decode_threads, progress, cancel, label)
+    cached = cache.get_many(d.sha256 for d in digests) if cache is not None else {}
+    missing = list({d.sha256: d for d in digests if d.sha256 not in cached}.values())
+    computed, failed = _compute(missing, bundle, cache, settings, progress, cancel, label, len(cached))
+    by_digest = {**cached, **computed}
+    refs: list[ImageRef] = []
+    vectors: list[np.ndarray] = []
+    for digest in digests:
+        array = by_digest.get(digest.sha256)
+        if array is None:
+            problem = failed[digest.sha256]
+            problems.append(FileProblem(digest.path, problem.reason, problem.kind))
+            continue
+        n_frames = array.shape[0]
+        refs.extend(ImageRef(digest.path, digest.sha256, frame, n_frames) for frame in range(n_frames))
+        vectors.append(array)
+    dim = bundle.config.embedding_dim
+    embeddings = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
+    progress(len(digests), len(digests), f"embedded {label}")
+    return EmbeddedSet(tuple(refs), embeddings, tuple(problems), len(cached), len(computed))
+
+
+def _hash_files(
+    files: Sequence[str | Path], threads: int, progress: Progress, cancel: CancelToken, label: str
+) -> tuple[list[_FileDigest], list[FileProblem]]:
+    digests: list[_FileDigest] = []
+    problems: list[FileProblem] = []
+    total = len(files)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for done, outcome in enumerate(pool.map(_hash_one, files), start=1):
+            cancel.raise_if_cancelled()
+            if isinstance(outcome, FileProblem):
+                problems.append(outcome)
+            else:
+                digests.append(outcome)
+            if done % 64 == 0 or done == total:
+                progress(done, total, f"hashing {label}")
+    return digests, problems
+
+
+def _hash_one(path: str | Path) -> _FileDigest | FileProblem:
+    name = str(path)
+    try:
+        stat = os.stat(name)
+        return _FileDigest(name, sha256_file(name), (stat.st_size, stat.st_mtime_ns))
+    except ImageReadError as exc:
+        return FileProblem(name, exc.reason, type(exc).__name__)
+    except OSError as exc:
+        return FileProblem(name, f"cannot read the file: {exc.strerror or exc}", "ImageReadError")
+
+
+def _compute(
+    missing: list[_FileDigest],
+    bundle: Bundle,
+    cache: EmbeddingCache | None,
+    settings: EmbedSettings,
+    progress: Progress,
+    cancel: CancelToken,
+    label: str,
+    n_done_before: int,
+) -> tuple[dict[str, np.ndarray], dict[str, FileProblem]]:
+    """Decode and encode ``missing``; return embeddings and problems, both by content sha256."""
+    computed: dict[str, np.ndarray] = {}
+    problems: dict[str, FileProblem] = {}
+    total = n_done_before + len(missing)
+    size = bundle.config.image_size
+    batch: list[tuple[_FileDigest, int, torch.Tensor]] = []
+    pending: dict[str, list[np.ndarray | None]] = {}
+
+    def flush() -> None:
+        cancel.raise_if_cancelled()
+        vectors = _encode(bundle, [t for _, _, t in batch], settings.device)
+        finished: dict[str, np.ndarray] = {}
+        for (digest, frame, _), vector in zip(batch, vectors, strict=True):
+            slots = pending[digest.sha256]
+            slots[frame] = vector
+            if all(v is not None for v in slots):
+                finished[digest.sha256] = np.stack(slots)  # type: ignore[arg-type]
+                del pending[digest.sha256]
+        batch.clear()
+        computed.update(finished)
+        if cache is not None:
+            cache.put_many(finished)
+        progress(n_done_before + len(computed) + len(problems), total, f"embedding {label}")
+
+    decode: Callable[[_FileDigest], _Decoded] = lambda d: _decode_one(d, size, settings.max_pixels)  # noqa: E731
+    for item in _ordered_map(decode, missing, settings.decode_threads, cancel):
+        if item.problem is not None:
+            problems[item.digest.sha256] = item.problem
+            progress(n_done_before + len(computed) + len(problems), total, f"embedding {label}")
+            continue
+        pending[item.digest.sha256] = [None] * len(item.tensors)
+        for frame, tensor in enumerate(item.tensors):
+            batch.append((item.digest, frame, tensor))
+            if len(batch) >= settings.batch_size:
+                flush()
+    if batch:
+        flush()
+    return computed, problems
+
+
+def _ordered_map(
+    func: Callable[[_FileDigest], _Decoded], items: list[_FileDigest], threads: int, cancel: CancelToken
+) -> Iterator[_Decoded]:
+    """Map ``func`` over ``items`` in a thread pool, in order, with a bounded number of files in flight."""
+    window = max(2, 4 * threads)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        queue: deque[Future[_Decoded]] = deque()
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                queue.append(pool.submit(func, item))
+                if len(queue) >= window:
+                    yield queue.popleft().result()
+                cancel.raise_if_cancelled()
+            while queue:
+                yield queue.popleft().result()
+        finally:
+            for future in queue:
+                future.cancel()
+
+
+def _decode_one(digest: _FileDigest, size: int, max_pixels: int) -> _Decoded:
+    try:
+        tensors = [to_model_input(image, size) for image in iter_frames(digest.path, max_pixels=max_pixels)]
+        stat = os.stat(digest.path)
+    except ImageReadError as exc:
+        return _Decoded(digest, [], FileProblem(digest.path, exc.reason, type(exc).__name__))
+    except OSError as exc:
+        return _Decoded(
+            digest, [], FileProblem(digest.path, f"cannot read the file: {exc.strerror}", "ImageReadError")
+        )
+    if (stat.st_size, stat.st_mtime_ns) != digest.stat:
+        reason = "the file changed while it was being scanned; scan again once it is stable"
+        return _Decoded(digest, [], FileProblem(digest.path, reason, "ImageReadError"))
+    if not tensors:
+        return _Decoded(digest, [], FileProblem(digest.path, "the file holds no image", "ImageReadError"))
+    return _Decoded(digest, tensors, None)
+
+
+def _encode(bundle: Bundle, tensors: list[torch.Tensor], device: str) -> np.ndarray:
+    with torch.inference_mode():
+        images = torch.stack(tensors).to(device)
+        return bundle.model.embed_images(images).float().cpu().numpy()

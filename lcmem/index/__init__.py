@@ -1,0 +1,1 @@
+"""The search tier: FAISS candidates and their exact re-scoring with the LCMem head."""

@@ -1,0 +1,134 @@
+"""FAISS candidate search over LCMem embeddings: it proposes candidates, it never scores them.
+
+Vectors are searched in a space shaped by the pair head: each embedding component is multiplied by
+``sqrt(|w_i|)`` (``w`` = the head's weights), so the L2 distance weighs components as the head does. The
+exact score of every candidate is computed afterwards by :mod:`lcmem.index.rescore`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from lcmem.errors import SearchIndexError
+
+logger = logging.getLogger(__name__)
+
+FLAT_LIMIT = 200_000
+"""Up to this many vectors the ``auto`` kind uses an exact flat index; above, IVF with SQ8 codes."""
+INDEX_KINDS = ("auto", "flat", "ivf-sq8")
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Which index to build: ``kind`` in :data:`INDEX_KINDS`; IVF lists (``nlist``, 0 = auto) and probes."""
+
+    kind: str = "auto"
+    nlist: int = 0
+    nprobe: int = 32
+    seed: int = 0
+
+
+class CandidateIndex:
+    """A FAISS index over real-image embeddings, searched with synthetic-image embeddings.
+
+    Args:
+        head_weight: the pair head's weight vector ``(D,)``; it scales the search space.
+        settings: the index kind and IVF parameters.
+    """
+
+    def __init__(self, head_weight: np.ndarray, settings: IndexSettings | None = None) -> None:
+        self.settings = settings or IndexSettings()
+        if self.settings.kind not in INDEX_KINDS:
+            raise SearchIndexError(f"unknown index kind {self.settings.kind!r}; choose one of {INDEX_KINDS}")
+        self.scale = np.sqrt(np.abs(np.asarray(head_weight, dtype=np.float32))).reshape(1, -1)
+        self.dim = self.scale.shape[1]
+        self.index: faiss.Index | None = None
+
+    @property
+    def kind(self) -> str:
+        """The kind actually built (``flat`` or ``ivf-sq8``), or the requested kind before :meth:`build`."""
+        if self.index is None:
+            return self.settings.kind
+        return "flat" if isinstance(self.index, faiss.IndexFlat) else "ivf-sq8"
+
+    def __len__(self) -> int:
+        return 0 if self.index is None else int(self.index.ntotal)
+
+    def _space(self, embeddings: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise SearchIndexError(f"expected embeddings of shape (n, {self.dim}), got {vectors.shape}")
+        return np.ascontiguousarray(vectors * self.scale)
+
+    def build(self, embeddings: np.ndarray, chunk: int = 65_536) -> None:
+        """Build the index over ``embeddings`` ``(N, D)``; IVF kinds are trained on a seeded sample."""
+        count = len(embeddings)
+        kind = self.settings.kind
+        if kind == "auto":
+            kind = "flat" if count <= FLAT_LIMIT else "ivf-sq8"
+        if kind == "flat" or count == 0:
+            index: faiss.Index = faiss.IndexFlatL2(self.dim)
+        else:
+            nlist = self.settings.nlist or max(1, min(int(4 * math.sqrt(count)), count // 39))
+            index = faiss.index_factory(self.dim, f"IVF{nlist},SQ8")
+            rng = np.random.default_rng(self.settings.seed)
+            sample_size = min(count, max(64 * nlist, 10_000))
+            sample = np.sort(rng.choice(count, size=sample_size, replace=False))
+            index.train(self._space(embeddings[sample]))
+            index.nprobe = min(self.settings.nprobe, nlist)
+        for start in range(0, count, chunk):
+            index.add(self._space(embeddings[start : start + chunk]))
+        self.index = index
+        logger.info("built a %s index over %d vectors", self.kind, count)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(distances, indices)``, each ``(Q, min(k, N))``; index ``-1`` marks an empty slot."""
+        if self.index is None:
+            raise SearchIndexError("the index has not been built")
+        k = min(k, len(self))
+        if k <= 0 or len(queries) == 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        distances, indices = self.index.search(self._space(queries), k)
+        return distances, indices
+
+    def save(self, path: str | Path) -> None:
+        """Write the index atomically (temporary file, then rename)."""
+        if self.index is None:
+            raise SearchIndexError("the index has not been built")
+        target = Path(path)
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        os.close(handle)
+        try:
+            faiss.write_index(self.index, temp)
+            np.save(temp + ".scale.npy", self.scale)
+            os.replace(temp + ".scale.npy", str(target) + ".scale.npy")
+            os.replace(temp, target)
+        except (OSError, RuntimeError) as exc:
+            raise SearchIndexError(f"{target}: cannot write the index ({exc})") from exc
+        finally:
+            for leftover in (temp, temp + ".scale.npy"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+
+    @classmethod
+    def load(cls, path: str | Path, settings: IndexSettings | None = None) -> CandidateIndex:
+        """Read an index written by :meth:`save`."""
+        target = Path(path)
+        try:
+            scale = np.load(str(target) + ".scale.npy", allow_pickle=False)
+            index = faiss.read_index(str(target))
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise SearchIndexError(f"{target}: cannot read the index ({exc})") from exc
+        loaded = cls(np.square(scale.reshape(-1)), settings)
+        loaded.index = index
+        if hasattr(index, "nprobe"):
+            index.nprobe = min(loaded.settings.nprobe, index.nlist)
+        return loaded

@@ -1,0 +1,55 @@
+"""Exact LCMem scoring of search candidates: the pair head on every (synthetic, real) candidate.
+
+FAISS distances stop here: they only break ties between equal scores. What leaves this module is the
+LCMem pair probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lcmem.model.siamese import SiameseNetwork
+
+
+@dataclass(frozen=True)
+class RankedCandidates:
+    """For ``Q`` queries: real indices ``(Q, K)`` ordered by score, their scores, and valid-slot mask."""
+
+    indices: np.ndarray
+    scores: np.ndarray
+    valid: np.ndarray
+
+
+def rescore_candidates(
+    network: SiameseNetwork,
+    queries: np.ndarray,
+    reals: np.ndarray,
+    candidates: np.ndarray,
+    distances: np.ndarray,
+) -> RankedCandidates:
+    """Score every candidate exactly with the pair head and sort each row by score, best first.
+
+    Ties (equal scores, e.g. several exact copies) are broken by the search distance, then by index.
+
+    Args:
+        network: the model's network (its ``pair_logits`` head is used).
+        queries: synthetic embeddings ``(Q, D)``.
+        reals: all real embeddings ``(N, D)``.
+        candidates: real indices ``(Q, K)`` from the search; ``-1`` marks an empty slot.
+        distances: the search distances ``(Q, K)``.
+    """
+    valid = candidates >= 0
+    safe = np.where(valid, candidates, 0)
+    with torch.inference_mode():
+        q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)).unsqueeze(1)
+        r = torch.from_numpy(np.ascontiguousarray(reals, dtype=np.float32))[torch.from_numpy(safe)]
+        head = network.fc_end
+        scores = torch.sigmoid(network.pair_logits(q.to(head.weight.device), r.to(head.weight.device)))
+        scores = scores.float().cpu().numpy()
+    scores = np.where(valid, scores, -1.0)
+    order = np.lexsort((safe, np.where(valid, distances, np.inf), -scores), axis=-1)
+    rows = np.arange(len(candidates))[:, None]
+    return RankedCandidates(candidates[rows, order], scores[rows, order], valid[rows, order])

@@ -1,0 +1,1 @@
+"""The scan tier: discover, embed, search, re-score and report."""

@@ -1,0 +1,71 @@
+"""The files ``lcmem scan`` writes: ranked matches, unreadable files, and a run record."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from lcmem.csv_cells import CsvStream, write_csv_atomic
+from lcmem.io.types import FileProblem
+from lcmem.provenance import software_versions
+from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
+
+MATCH_COLUMNS = (
+    "synthetic_path", "synthetic_frame", "real_path", "real_frame", "rank", "score",
+    "synthetic_sha256", "real_sha256",
+)  # fmt: skip
+PROBLEM_COLUMNS = ("path", "kind", "reason")
+
+
+def candidate_row(candidate: Candidate) -> tuple[object, ...]:
+    """One ``matches.csv`` row (columns :data:`MATCH_COLUMNS`); the score has 6 decimals."""
+    s, r = candidate.synthetic, candidate.real
+    return (s.path, s.frame, r.path, r.frame, candidate.rank, f"{candidate.score:.6f}", s.sha256, r.sha256)
+
+
+class MatchWriter:
+    """Streams candidates into ``matches.csv``; the file appears only when :meth:`commit` is called."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._csv = CsvStream(path, MATCH_COLUMNS)
+
+    def __call__(self, candidates: list[Candidate]) -> None:
+        self._csv.write(candidate_row(c) for c in candidates)
+
+    def commit(self) -> None:
+        """Finish the file."""
+        self._csv.commit()
+
+    def discard(self) -> None:
+        """Drop the partial file."""
+        self._csv.discard()
+
+
+def write_problems(path: str | Path, problems: tuple[FileProblem, ...]) -> int:
+    """Write the unreadable files with their reasons; return the row count."""
+    return write_csv_atomic(path, PROBLEM_COLUMNS, ((p.path, p.kind, p.reason) for p in problems))
+
+
+def write_run_record(
+    path: str | Path, summary: ScanSummary, settings: ScanSettings, inputs: dict[str, Any]
+) -> None:
+    """Write the JSON record of a scan: inputs, settings, model checksum, counts, timings, versions."""
+    record = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "inputs": inputs,
+        "settings": asdict(settings),
+        "summary": {k: v for k, v in asdict(summary).items() if k != "problems"},
+        "n_problems": len(summary.problems),
+        "software": software_versions(),
+    }
+    target = Path(path)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(record, stream, indent=2, sort_keys=True)
+        stream.write("\n")
+    os.replace(temp, target)

@@ -1,0 +1,48 @@
+"""Records of a memorization scan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lcmem.embed.runner import EmbedSettings
+from lcmem.embed.types import ImageRef
+from lcmem.index.faiss_index import IndexSettings
+from lcmem.io.types import FileProblem
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What a scan does: ``top_k`` candidates per synthetic image, embedding and index settings."""
+
+    top_k: int = 20
+    embed: EmbedSettings = field(default_factory=EmbedSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    query_chunk: int = 1024
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A suspected match: synthetic and real items, the LCMem pair probability, its rank (1 = best)."""
+
+    synthetic: ImageRef
+    real: ImageRef
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What a scan did: counts, problems, the model and index used, and stage timings in seconds."""
+
+    model_checksum: str
+    model_name: str
+    n_real_files: int
+    n_synthetic_files: int
+    n_real_items: int
+    n_synthetic_items: int
+    n_candidates: int
+    index_kind: str
+    problems: tuple[FileProblem, ...]
+    cached_files: int
+    computed_files: int
+    seconds: dict[str, float]

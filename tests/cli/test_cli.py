@@ -1,0 +1,132 @@
+"""The ``lcmem`` command line: scan, info, init-bundle, import-checkpoint."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from lcmem.cli.main import main
+from lcmem.model.siamese import SiameseNetwork
+from tests.conftest import write_images
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.fixture()
+def scan_folders(tmp_path: Path) -> tuple[Path, Path]:
+    real, synthetic = tmp_path / "real", tmp_path / "synthetic"
+    write_images(real, list(range(10)))
+    write_images(synthetic, [50, 51])
+    shutil.copy(real / "img_0004.png", synthetic / "leak.png")
+    (synthetic / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return real, synthetic
+
+
+def test_scan_writes_ranked_matches_problems_and_a_run_record(
+    tiny_bundle_dir: Path, scan_folders: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    real, synthetic = scan_folders
+    out = tmp_path / "out" / "matches.csv"
+    args = ["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(out),
+            "--model", str(tiny_bundle_dir), "--top-k", "3", "--threads", "1"]  # fmt: skip
+    assert main(args) == 0
+    rows = read_csv(out)
+    assert list(rows[0]) == ["synthetic_path", "synthetic_frame", "real_path", "real_frame", "rank", "score",
+                             "synthetic_sha256", "real_sha256"]  # fmt: skip
+    assert len(rows) == 3 * 3
+    leak = [r for r in rows if r["synthetic_path"].endswith("leak.png")]
+    assert leak[0]["rank"] == "1" and leak[0]["real_path"].endswith("img_0004.png")
+    assert leak[0]["synthetic_sha256"] == leak[0]["real_sha256"]
+    assert all(0 <= float(r["score"]) <= 1 for r in rows)
+    problems = read_csv(out.with_name("matches.problems.csv"))
+    assert [Path(p["path"]).name for p in problems] == ["corrupt.jpg"]
+    assert problems[0]["reason"]
+    record = json.loads(out.with_name("matches.run.json").read_text())
+    assert record["summary"]["computed_files"] == 12
+    assert record["settings"]["top_k"] == 3
+    assert record["software"]["torch"] == torch.__version__
+
+    assert main(args) == 0
+    again = json.loads(out.with_name("matches.run.json").read_text())
+    assert (again["summary"]["computed_files"], again["summary"]["cached_files"]) == (0, 13)
+    assert read_csv(out) == rows
+    assert "candidate pairs" in capsys.readouterr().err
+
+
+def test_scan_without_model_says_what_to_do(scan_folders, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr("lcmem.cli.scan.default_bundle_path", lambda: None)
+    real, synthetic = scan_folders
+    code = main(
+        ["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(tmp_path / "m.csv")]
+    )
+    assert code == 1
+    assert "--model" in capsys.readouterr().err
+    assert not (tmp_path / "m.csv").exists()
+
+
+def test_scan_with_a_damaged_bundle_fails_cleanly(
+    tiny_bundle_dir, scan_folders, tmp_path: Path, capsys
+) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle_dir, bundle)
+    with (bundle / "siamese.safetensors").open("r+b") as stream:
+        stream.seek(-4, 2)
+        stream.write(b"\0\0\0\0")
+    real, synthetic = scan_folders
+    code = main(["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(tmp_path / "m.csv"),
+                 "--model", str(bundle), "--quiet"])  # fmt: skip
+    assert code == 1
+    assert "does not match" in capsys.readouterr().err
+
+
+def test_info_prints_metadata_json(tiny_bundle_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["info", str(tiny_bundle_dir), "--verify"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["name"] == "tiny-test"
+    assert data["verified"] is True
+    assert len(data["checksum"]) == 64
+    assert "siamese.safetensors" in data["weights_sha256"]
+
+
+def test_init_bundle_then_info(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["init-bundle", "--out", str(tmp_path / "b"), "--backbone", "femto", "--seed", "5"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "b")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["backbone"], data["seed"]) == ("femto", 5)
+
+
+def test_import_checkpoint_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from lcmem.model.latent import build_vae, small_vae_config
+
+    build_vae("AutoencoderTiny", **small_vae_config("AutoencoderTiny")).save_pretrained(str(tmp_path / "vae"))
+    net = SiameseNetwork("atto", stem_stride=2)
+    torch.save({f"module.{k}": v for k, v in net.state_dict().items()}, tmp_path / "official.pth")
+    code = main(["import-checkpoint", str(tmp_path / "official.pth"), "--vae", str(tmp_path / "vae"),
+                 "--vae-kind", "AutoencoderTiny", "--out", str(tmp_path / "bundle"), "--image-size", "64"])  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "bundle"), "--verify"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["backbone"], data["stem_stride"], data["vae"]["kind"]) == ("atto", 2, "AutoencoderTiny")
+
+
+def test_installed_entry_point_runs() -> None:
+    lcmem = Path(sys.executable).with_name("lcmem")
+    if not lcmem.exists():
+        pytest.skip("the lcmem console script is not installed in this environment (pip install -e .)")
+    result = subprocess.run(
+        [str(lcmem), "--version"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("lcmem ")

@@ -1,0 +1,41 @@
+"""Re-scoring uses the exact LCMem head; the FAISS distance only breaks ties."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lcmem.index.rescore import rescore_candidates
+from lcmem.model.siamese import SiameseNetwork
+
+
+def test_scores_equal_the_head_and_rows_are_sorted() -> None:
+    torch.manual_seed(0)
+    net = SiameseNetwork("atto", embedding_dim=16)
+    with torch.no_grad():
+        net.fc_end.weight.normal_()  # mixed signs: the ranking must follow the head, not the distance
+    rng = np.random.default_rng(0)
+    reals = rng.random((30, 16), dtype=np.float32)
+    queries = rng.random((4, 16), dtype=np.float32)
+    candidates = np.stack([rng.permutation(30)[:6] for _ in range(4)])
+    distances = np.zeros(candidates.shape, np.float32)
+    ranked = rescore_candidates(net, queries, reals, candidates, distances)
+    for q in range(4):
+        with torch.no_grad():
+            expected = torch.sigmoid(
+                net.pair_logits(torch.from_numpy(queries[q]), torch.from_numpy(reals[ranked.indices[q]]))
+            ).numpy()
+        assert np.allclose(ranked.scores[q], expected, atol=1e-6)
+        assert np.all(np.diff(ranked.scores[q]) <= 0)
+        assert sorted(ranked.indices[q]) == sorted(candidates[q])
+
+
+def test_empty_slots_go_last_and_ties_follow_distance() -> None:
+    net = SiameseNetwork("atto", embedding_dim=4)
+    reals = np.array([[0.5, 0.5, 0.5, 0.5]] * 3, np.float32)
+    queries = np.array([[0.5, 0.5, 0.5, 0.5]], np.float32)
+    candidates = np.array([[2, -1, 0, 1]])
+    distances = np.array([[0.3, 0.0, 0.1, 0.2]], np.float32)
+    ranked = rescore_candidates(net, queries, reals, candidates, distances)
+    assert ranked.indices[0].tolist() == [0, 1, 2, -1]
+    assert ranked.valid[0].tolist() == [True, True, True, False]
