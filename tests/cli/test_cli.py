@@ -112,8 +112,10 @@ def test_import_checkpoint_command(tmp_path: Path, capsys: pytest.CaptureFixture
     build_vae("AutoencoderTiny", **small_vae_config("AutoencoderTiny")).save_pretrained(str(tmp_path / "vae"))
     net = SiameseNetwork("atto", stem_stride=2)
     torch.save({f"module.{k}": v for k, v in net.state_dict().items()}, tmp_path / "official.pth")
-    code = main(["import-checkpoint", str(tmp_path / "official.pth"), "--vae", str(tmp_path / "vae"),
-                 "--vae-kind", "AutoencoderTiny", "--out", str(tmp_path / "bundle"), "--image-size", "64"])  # fmt: skip
+    args = ["import-checkpoint", str(tmp_path / "official.pth"), "--vae", str(tmp_path / "vae"),
+            "--vae-kind", "AutoencoderTiny", "--out", str(tmp_path / "bundle"),
+            "--image-size", "64"]  # fmt: skip
+    code = main(args)
     assert code == 0
     capsys.readouterr()
     assert main(["info", str(tmp_path / "bundle"), "--verify"]) == 0

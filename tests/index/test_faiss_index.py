@@ -56,7 +56,7 @@ def test_auto_kind_is_flat_for_small_sets() -> None:
 def test_fewer_reals_than_k_and_empty_index() -> None:
     index = CandidateIndex(np.ones(8, np.float32))
     index.build(clustered(3, dim=8))
-    distances, indices = index.search(clustered(2, dim=8, seed=5), 10)
+    _, indices = index.search(clustered(2, dim=8, seed=5), 10)
     assert indices.shape == (2, 3)
     empty = CandidateIndex(np.ones(8, np.float32))
     empty.build(np.zeros((0, 8), np.float32))

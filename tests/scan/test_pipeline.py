@@ -17,7 +17,7 @@ from tests.conftest import make_image, write_images
 
 @pytest.fixture()
 def folders(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
-    """Real images, and synthetic ones of which some are exact copies of reals (synthetic name → real name)."""
+    """Real images and synthetic ones, some exact copies of reals (synthetic name → real name)."""
     real = tmp_path / "real"
     write_images(real / "nested" / "deeper", list(range(0, 12)))
     write_images(real, list(range(12, 20)))
