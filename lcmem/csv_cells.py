@@ -59,9 +59,7 @@ class CsvStream:
 
     def __init__(self, path: str | Path, header: Sequence[str]) -> None:
         self.target = Path(path)
-        handle, self._temp = tempfile.mkstemp(
-            prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent
-        )
+        handle, self._temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
         self._stream = os.fdopen(handle, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._stream)
         self._writer.writerow(header)

@@ -1,8 +1,9 @@
-"""Shared fixtures: a tiny random bundle, generated images, the optional shared data folder."""
+"""Shared fixtures: a tiny random bundle, generated images and DICOM, a scanned project, the shared data folder."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,7 @@ def require_shared_data(*parts: str) -> Path:
     """Return ``../shared/data/<parts>`` or skip the test with a message saying why."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(
-            f"shared data {path} is absent (set LCMEM_SHARED_DATA to the data folder to run this test)"
-        )
+        pytest.skip(f"shared data {path} is absent (set LCMEM_SHARED_DATA to the data folder to run this test)")
     return path
 
 
@@ -90,3 +89,31 @@ def write_multiframe_dicom(path: Path, frames: np.ndarray, patient_id: str = "PA
     ds.PixelData = np.ascontiguousarray(frames, dtype="<u2").tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def make_sources(root: Path) -> tuple[Path, Path]:
+    """12 real images + a 2-frame DICOM; 3 new synthetic images, 2 copies, a DICOM copy, a broken TIFF."""
+    real, synthetic = root / "real", root / "synthetic"
+    write_images(real, list(range(12)))
+    write_images(synthetic, [40, 41, 42])
+    for seed in (2, 7):
+        shutil.copy(real / f"img_{seed:04d}.png", synthetic / f"copy_{seed}.png")
+    frames = (np.random.default_rng(0).random((2, 24, 24)) * 3000).astype(np.uint16)
+    write_multiframe_dicom(real / "ct.dcm", frames, patient_id="PAT-SECRET-1")
+    shutil.copy(real / "ct.dcm", synthetic / "ct_copy.dcm")
+    (synthetic / "broken.tif").write_bytes(b"II*\x00garbage")
+    return real, synthetic
+
+
+@pytest.fixture()
+def scanned_project(tmp_path: Path, tiny_bundle):
+    """A project over :func:`make_sources`, scanned with the tiny bundle (top-3)."""
+    from lcmem.scan.types import ScanSettings
+    from lcmem.store.ingest import scan_project
+    from lcmem.store.project import Project
+
+    real, synthetic = make_sources(tmp_path)
+    project = Project.create(tmp_path / "review.lcmem", [real], [synthetic])
+    scan_project(project, tiny_bundle, ScanSettings(top_k=3))
+    yield project
+    project.close()

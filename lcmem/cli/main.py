@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from lcmem import __version__
-from lcmem.cli import import_checkpoint, info, init_bundle, scan
+from lcmem.cli import import_checkpoint, info, init_bundle, project, scan
 from lcmem.errors import Cancelled, LCMemError
 
-COMMANDS = (scan, info, import_checkpoint, init_bundle)
+COMMANDS = (scan, project, info, import_checkpoint, init_bundle)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("pydicom").setLevel(logging.ERROR)  # its warnings can echo element values (patient data)
     try:
         return int(args.run(args))
     except Cancelled:

@@ -22,9 +22,7 @@ class StageProgressBar:
         if text != self._text or self._bar is None:
             self.close()
             self._text = text
-            self._bar = tqdm(
-                total=total or None, desc=text, unit=self.unit, file=sys.stderr, dynamic_ncols=True
-            )
+            self._bar = tqdm(total=total or None, desc=text, unit=self.unit, file=sys.stderr, dynamic_ncols=True)
         if total and self._bar.total != total:
             self._bar.total = total
         self._bar.update(done - self._bar.n)

@@ -25,16 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "scan", help="find, for every synthetic image, the real images it most resembles (ranked CSV)"
     )
-    parser.add_argument(
-        "--real", type=Path, action="append", required=True, help="real image folder (repeatable)"
-    )
+    parser.add_argument("--real", type=Path, action="append", required=True, help="real image folder (repeatable)")
     parser.add_argument(
         "--synthetic", type=Path, action="append", required=True, help="synthetic image folder (repeatable)"
     )
     parser.add_argument("--out", type=Path, required=True, help="matches CSV to write")
-    parser.add_argument(
-        "--model", type=Path, default=None, help="model bundle folder (default: the bundled model)"
-    )
+    parser.add_argument("--model", type=Path, default=None, help="model bundle folder (default: the bundled model)")
     parser.add_argument("--top-k", type=int, default=20, help="candidates per synthetic image (default 20)")
     parser.add_argument(
         "--problems", type=Path, default=None, help="CSV of unreadable files (default OUT.problems.csv)"
@@ -73,16 +69,12 @@ def run(args: argparse.Namespace) -> int:
     cache = (
         None
         if args.no_cache
-        else EmbeddingCache(
-            args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim
-        )
+        else EmbeddingCache(args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim)
     )
     writer = MatchWriter(out)
     bar = StageProgressBar(enabled=not args.quiet)
     try:
-        summary = run_scan(
-            args.real, args.synthetic, bundle, writer, settings=settings, cache=cache, progress=bar
-        )
+        summary = run_scan(args.real, args.synthetic, bundle, writer, settings=settings, cache=cache, progress=bar)
         writer.commit()
     except BaseException:
         writer.discard()

@@ -204,9 +204,7 @@ def _decode_one(digest: _FileDigest, size: int, max_pixels: int) -> _Decoded:
     except ImageReadError as exc:
         return _Decoded(digest, [], FileProblem(digest.path, exc.reason, type(exc).__name__))
     except OSError as exc:
-        return _Decoded(
-            digest, [], FileProblem(digest.path, f"cannot read the file: {exc.strerror}", "ImageReadError")
-        )
+        return _Decoded(digest, [], FileProblem(digest.path, f"cannot read the file: {exc.strerror}", "ImageReadError"))
     if (stat.st_size, stat.st_mtime_ns) != digest.stat:
         reason = "the file changed while it was being scanned; scan again once it is stable"
         return _Decoded(digest, [], FileProblem(digest.path, reason, "ImageReadError"))

@@ -18,8 +18,12 @@ class ImageMeta:
     ``source_mode`` is the stored representation (a Pillow mode such as ``"I;16"`` or ``"P"``, or a DICOM
     photometric interpretation such as ``"MONOCHROME1"``). DICOM fields are ``None`` for other formats.
     ``window`` is the ``(center, width)`` actually applied after the modality LUT, and ``window_source`` says
-    where it came from: ``"voi_lut_sequence"``, ``"window"`` (Window Center/Width), ``"percentile"``
-    (0.5-99.5 % fallback), ``"range"`` (the stored bit range, for colour images) or ``None``.
+    where it came from: ``"voi_lut_sequence"`` (``window`` is then the LUT's input range), ``"window"``
+    (Window Center/Width), ``"override"`` (the caller's ``window=`` argument), ``"percentile"`` (0.5-99.5 %
+    fallback), ``"range"`` (the stored bit range: colour images and flat frames) or ``None``.
+    ``frame`` is the frame index of a DICOM item, ``None`` for other formats unless a frame was asked for.
+    ``extra`` holds notes such as ``transfer_syntax``, ``voi_fallback`` (why the file's VOI was not used)
+    or ``scaling`` (min/max scaling of wide raster data).
     """
 
     path: str

@@ -59,9 +59,7 @@ def read_bundle_config(path: str | Path) -> LCMemConfig:
     try:
         text = config_path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BundleError(
-            f"{config_path}: cannot read ({exc.strerror or exc}); is this a model bundle?"
-        ) from exc
+        raise BundleError(f"{config_path}: cannot read ({exc.strerror or exc}); is this a model bundle?") from exc
     return LCMemConfig.from_json(text, str(config_path))
 
 
@@ -103,14 +101,11 @@ def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], source:
             parts.append(f"missing keys {_first(missing)}")
         if unexpected:
             parts.append(f"unexpected keys {_first(unexpected)}")
-        raise BundleError(
-            f"{source}: {'; '.join(parts)}. The weights do not fit the architecture in the config."
-        )
+        raise BundleError(f"{source}: {'; '.join(parts)}. The weights do not fit the architecture in the config.")
     for key, tensor in state.items():
         if tuple(tensor.shape) != tuple(expected[key].shape):
             raise BundleError(
-                f"{source}: key {key} has shape {tuple(tensor.shape)}, the config expects "
-                f"{tuple(expected[key].shape)}"
+                f"{source}: key {key} has shape {tuple(tensor.shape)}, the config expects {tuple(expected[key].shape)}"
             )
     module.load_state_dict(state, strict=True)
 

@@ -76,9 +76,18 @@ class LCMemConfig:
         keeps its embedding cache valid while any change of weights invalidates it.
         """
         keys = (
-            "format_version", "image_size", "latent_channels", "backbone", "stem_stride",
-            "embedding_dim", "norm_mean", "norm_std", "norm_eps", "vae", "weights_sha256",
-        )  # fmt: skip
+            "format_version",
+            "image_size",
+            "latent_channels",
+            "backbone",
+            "stem_stride",
+            "embedding_dim",
+            "norm_mean",
+            "norm_std",
+            "norm_eps",
+            "vae",
+            "weights_sha256",
+        )
         data = asdict(self)
         payload = json.dumps({k: data[k] for k in keys}, sort_keys=True).encode()
         return hashlib.sha256(payload).hexdigest()

@@ -100,9 +100,7 @@ def import_official_checkpoint(
         vae = load_vae(vae_kind, vae_ref, vae_subfolder)
     except Exception as exc:
         raise BundleError(f"VAE {vae_ref!r} could not be loaded: {exc}") from exc
-    vae_config = (
-        VaeRef(kind=vae_kind) if copy_vae else VaeRef(kind=vae_kind, path=vae_ref, subfolder=vae_subfolder)
-    )
+    vae_config = VaeRef(kind=vae_kind) if copy_vae else VaeRef(kind=vae_kind, path=vae_ref, subfolder=vae_subfolder)
     config = LCMemConfig(
         name=name,
         image_size=image_size,

@@ -145,9 +145,7 @@ class ConvNeXt(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         last = spec.dims[-1]
-        self.classifier = nn.Sequential(
-            LayerNorm2d(last, eps=1e-6), nn.Flatten(1), nn.Linear(last, num_outputs)
-        )
+        self.classifier = nn.Sequential(LayerNorm2d(last, eps=1e-6), nn.Flatten(1), nn.Linear(last, num_outputs))
         self._init_weights()
 
     def _init_weights(self) -> None:

@@ -22,9 +22,7 @@ class SiameseNetwork(nn.Module):
     embeddings highest (the official code uses PyTorch's default, sign-agnostic initialisation).
     """
 
-    def __init__(
-        self, backbone: str = "tiny", in_channels: int = 4, embedding_dim: int = 512, stem_stride: int = 4
-    ):
+    def __init__(self, backbone: str = "tiny", in_channels: int = 4, embedding_dim: int = 512, stem_stride: int = 4):
         super().__init__()
         self.model = ConvNeXt(backbone, in_channels, embedding_dim, stem_stride)
         self.fc_end = nn.Linear(embedding_dim, 1)

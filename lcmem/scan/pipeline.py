@@ -20,6 +20,7 @@ from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
 logger = logging.getLogger(__name__)
 
 CandidateSink = Callable[[list[Candidate]], None]
+ItemsSink = Callable[[str, EmbeddedSet], None]
 
 
 def run_scan(
@@ -32,6 +33,7 @@ def run_scan(
     cache: EmbeddingCache | None = None,
     progress: Progress = null_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    on_items: ItemsSink | None = None,
 ) -> ScanSummary:
     """Find, for every synthetic image, its ``top_k`` most similar real images, scored exactly.
 
@@ -49,6 +51,8 @@ def run_scan(
         cache: the embedding cache for ``bundle`` (``None``: no caching).
         progress: receives ``(done, total, text)`` for each stage.
         cancel: checked between batches; raises :class:`lcmem.errors.Cancelled`.
+        on_items: receives ``("real" | "synthetic", EmbeddedSet)`` once each side is embedded, before any
+            candidate is emitted (a project records its images there).
     """
     settings = settings or ScanSettings()
     seconds: dict[str, float] = {}
@@ -73,6 +77,9 @@ def run_scan(
 
     reals = embed(real_files.files, "real images")
     synthetics = embed(synthetic_files.files, "synthetic images")
+    if on_items is not None:
+        on_items("real", reals)
+        on_items("synthetic", synthetics)
 
     clock = time.perf_counter()
     progress(0, 1, "building the search index")

@@ -16,9 +16,15 @@ from lcmem.provenance import software_versions
 from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
 
 MATCH_COLUMNS = (
-    "synthetic_path", "synthetic_frame", "real_path", "real_frame", "rank", "score",
-    "synthetic_sha256", "real_sha256",
-)  # fmt: skip
+    "synthetic_path",
+    "synthetic_frame",
+    "real_path",
+    "real_frame",
+    "rank",
+    "score",
+    "synthetic_sha256",
+    "real_sha256",
+)
 PROBLEM_COLUMNS = ("path", "kind", "reason")
 
 
@@ -51,9 +57,7 @@ def write_problems(path: str | Path, problems: tuple[FileProblem, ...]) -> int:
     return write_csv_atomic(path, PROBLEM_COLUMNS, ((p.path, p.kind, p.reason) for p in problems))
 
 
-def write_run_record(
-    path: str | Path, summary: ScanSummary, settings: ScanSettings, inputs: dict[str, Any]
-) -> None:
+def write_run_record(path: str | Path, summary: ScanSummary, settings: ScanSettings, inputs: dict[str, Any]) -> None:
     """Write the JSON record of a scan: inputs, settings, model checksum, counts, timings, versions."""
     record = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -37,12 +37,33 @@ def test_scan_writes_ranked_matches_problems_and_a_run_record(
 ) -> None:
     real, synthetic = scan_folders
     out = tmp_path / "out" / "matches.csv"
-    args = ["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(out),
-            "--model", str(tiny_bundle_dir), "--top-k", "3", "--threads", "1"]  # fmt: skip
+    args = [
+        "scan",
+        "--real",
+        str(real),
+        "--synthetic",
+        str(synthetic),
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_bundle_dir),
+        "--top-k",
+        "3",
+        "--threads",
+        "1",
+    ]
     assert main(args) == 0
     rows = read_csv(out)
-    assert list(rows[0]) == ["synthetic_path", "synthetic_frame", "real_path", "real_frame", "rank", "score",
-                             "synthetic_sha256", "real_sha256"]  # fmt: skip
+    assert list(rows[0]) == [
+        "synthetic_path",
+        "synthetic_frame",
+        "real_path",
+        "real_frame",
+        "rank",
+        "score",
+        "synthetic_sha256",
+        "real_sha256",
+    ]
     assert len(rows) == 3 * 3
     leak = [r for r in rows if r["synthetic_path"].endswith("leak.png")]
     assert leak[0]["rank"] == "1" and leak[0]["real_path"].endswith("img_0004.png")
@@ -66,25 +87,33 @@ def test_scan_writes_ranked_matches_problems_and_a_run_record(
 def test_scan_without_model_says_what_to_do(scan_folders, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr("lcmem.cli.scan.default_bundle_path", lambda: None)
     real, synthetic = scan_folders
-    code = main(
-        ["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(tmp_path / "m.csv")]
-    )
+    code = main(["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(tmp_path / "m.csv")])
     assert code == 1
     assert "--model" in capsys.readouterr().err
     assert not (tmp_path / "m.csv").exists()
 
 
-def test_scan_with_a_damaged_bundle_fails_cleanly(
-    tiny_bundle_dir, scan_folders, tmp_path: Path, capsys
-) -> None:
+def test_scan_with_a_damaged_bundle_fails_cleanly(tiny_bundle_dir, scan_folders, tmp_path: Path, capsys) -> None:
     bundle = tmp_path / "bundle"
     shutil.copytree(tiny_bundle_dir, bundle)
     with (bundle / "siamese.safetensors").open("r+b") as stream:
         stream.seek(-4, 2)
         stream.write(b"\0\0\0\0")
     real, synthetic = scan_folders
-    code = main(["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(tmp_path / "m.csv"),
-                 "--model", str(bundle), "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "scan",
+            "--real",
+            str(real),
+            "--synthetic",
+            str(synthetic),
+            "--out",
+            str(tmp_path / "m.csv"),
+            "--model",
+            str(bundle),
+            "--quiet",
+        ]
+    )
     assert code == 1
     assert "does not match" in capsys.readouterr().err
 
@@ -112,9 +141,18 @@ def test_import_checkpoint_command(tmp_path: Path, capsys: pytest.CaptureFixture
     build_vae("AutoencoderTiny", **small_vae_config("AutoencoderTiny")).save_pretrained(str(tmp_path / "vae"))
     net = SiameseNetwork("atto", stem_stride=2)
     torch.save({f"module.{k}": v for k, v in net.state_dict().items()}, tmp_path / "official.pth")
-    args = ["import-checkpoint", str(tmp_path / "official.pth"), "--vae", str(tmp_path / "vae"),
-            "--vae-kind", "AutoencoderTiny", "--out", str(tmp_path / "bundle"),
-            "--image-size", "64"]  # fmt: skip
+    args = [
+        "import-checkpoint",
+        str(tmp_path / "official.pth"),
+        "--vae",
+        str(tmp_path / "vae"),
+        "--vae-kind",
+        "AutoencoderTiny",
+        "--out",
+        str(tmp_path / "bundle"),
+        "--image-size",
+        "64",
+    ]
     code = main(args)
     assert code == 0
     capsys.readouterr()
@@ -127,8 +165,6 @@ def test_installed_entry_point_runs() -> None:
     lcmem = Path(sys.executable).with_name("lcmem")
     if not lcmem.exists():
         pytest.skip("the lcmem console script is not installed in this environment (pip install -e .)")
-    result = subprocess.run(
-        [str(lcmem), "--version"], capture_output=True, text=True, timeout=120, check=False
-    )
+    result = subprocess.run([str(lcmem), "--version"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0
     assert result.stdout.startswith("lcmem ")

@@ -34,9 +34,7 @@ def official_state(seed: int = 0) -> dict[str, torch.Tensor]:
     return state
 
 
-def test_official_checkpoint_loads_strictly_and_computes_the_same_function(
-    tmp_path: Path, vae_folder: Path
-) -> None:
+def test_official_checkpoint_loads_strictly_and_computes_the_same_function(tmp_path: Path, vae_folder: Path) -> None:
     state = official_state()
     checkpoint = tmp_path / "camera_ready_best_network.pth"
     torch.save(state, checkpoint)
@@ -49,16 +47,12 @@ def test_official_checkpoint_loads_strictly_and_computes_the_same_function(
     )
 
     reference = SiameseNetwork("tiny")
-    reference.load_state_dict(
-        {k.removeprefix("module."): v for k, v in state.items() if "vae." not in k}, strict=True
-    )
+    reference.load_state_dict({k.removeprefix("module."): v for k, v in state.items() if "vae." not in k}, strict=True)
     reference.eval()
     bundle = load_bundle(tmp_path / "bundle")
     latents = torch.randn(2, 4, 32, 32)
     with torch.inference_mode():
-        assert torch.equal(
-            bundle.model.network(latents[:1], latents[1:]), reference(latents[:1], latents[1:])
-        )
+        assert torch.equal(bundle.model.network(latents[:1], latents[1:]), reference(latents[:1], latents[1:]))
         images = torch.rand(2, 3, 128, 128)
         assert bundle.model.embed_images(images).shape == (2, 512)
 

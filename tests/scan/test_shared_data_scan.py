@@ -48,8 +48,22 @@ def test_exact_and_recompressed_copies_of_shared_images(tiny_bundle_dir: Path, t
             im.convert("RGB").save(synthetic / f"jpeg_{source.stem}.jpg", quality=70)
 
     out = tmp_path / "matches.csv"
-    code = main(["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(out),
-                 "--model", str(tiny_bundle_dir), "--top-k", "5", "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "scan",
+            "--real",
+            str(real),
+            "--synthetic",
+            str(synthetic),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_bundle_dir),
+            "--top-k",
+            "5",
+            "--quiet",
+        ]
+    )
     assert code == 0
     with out.open(newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))

@@ -1,0 +1,193 @@
+"""``lcmem project ...``: the review project from the command line (new, scan, label, calibrate, export)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lcmem.cli.progress_bar import StageProgressBar
+from lcmem.embed.cache import EmbeddingCache, default_cache_dir
+from lcmem.embed.runner import EmbedSettings
+from lcmem.errors import BundleError, ProjectError
+from lcmem.model.bundle import load_bundle
+from lcmem.model.default import default_bundle_path
+from lcmem.review.calibrate import calibrate_project, latest_card
+from lcmem.review.export import export_pairs
+from lcmem.runtime import configure_threads, resolve_device
+from lcmem.scan.types import ScanSettings
+from lcmem.store.ingest import scan_project
+from lcmem.store.project import Project
+from lcmem.store.queries import PairFilter, candidate_score, count_images, count_pairs, list_problems
+from lcmem.store.schema import images
+from lcmem.store.types import DECISIONS, PairKey
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``project`` and its sub-commands."""
+    parser = subparsers.add_parser("project", help="create, scan, label, calibrate and export a review project")
+    commands = parser.add_subparsers(dest="project_command", required=True, metavar="ACTION")
+
+    new = commands.add_parser("new", help="create a project file with its source folders")
+    new.add_argument("project", type=Path)
+    new.add_argument("--real", type=Path, action="append", required=True)
+    new.add_argument("--synthetic", type=Path, action="append", required=True)
+    new.set_defaults(run=run_new)
+
+    scan = commands.add_parser("scan", help="scan the sources (resumes after a cancel or crash)")
+    scan.add_argument("project", type=Path)
+    scan.add_argument("--model", type=Path, default=None)
+    scan.add_argument("--top-k", type=int, default=20)
+    scan.add_argument("--batch-size", type=int, default=32)
+    scan.add_argument("--threads", type=int, default=None)
+    scan.add_argument("--decode-threads", type=int, default=2)
+    scan.add_argument("--device", default="auto")
+    scan.add_argument("--cache-dir", type=Path, default=None)
+    scan.add_argument("--quiet", action="store_true")
+    scan.set_defaults(run=run_scan)
+
+    label = commands.add_parser("label", help="record a decision on a (synthetic, real) pair")
+    label.add_argument("project", type=Path)
+    label.add_argument("--synthetic", type=Path, required=True)
+    label.add_argument("--real", type=Path, required=True)
+    label.add_argument("--synthetic-frame", type=int, default=0)
+    label.add_argument("--real-frame", type=int, default=0)
+    label.add_argument("--decision", choices=DECISIONS, required=True)
+    label.add_argument("--reviewer", default=None, help="default: the login name")
+    label.add_argument("--note", default="")
+    label.set_defaults(run=run_label)
+
+    calibrate = commands.add_parser("calibrate", help="fit and save a threshold card from the labels")
+    calibrate.add_argument("project", type=Path)
+    target = calibrate.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target-recall", type=float)
+    target.add_argument("--target-precision", type=float)
+    calibrate.set_defaults(run=run_calibrate)
+
+    export = commands.add_parser("export", help="write flagged pairs (or --all) as CSV")
+    export.add_argument("project", type=Path)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--all", action="store_true", help="every candidate pair, not only flagged ones")
+    export.add_argument(
+        "--include-patient-ids",
+        action="store_true",
+        help="also export raw DICOM PatientIDs (identifying data: only when you must)",
+    )
+    export.set_defaults(run=run_export)
+
+    status = commands.add_parser("status", help="print counts, the current scan and the threshold as JSON")
+    status.add_argument("project", type=Path)
+    status.set_defaults(run=run_status)
+
+
+def run_new(args: argparse.Namespace) -> int:
+    """Create the project."""
+    for folder in (*args.real, *args.synthetic):
+        if not folder.is_dir():
+            raise ProjectError(f"{folder}: not a folder")
+    with Project.create(args.project, args.real, args.synthetic):
+        pass
+    print(f"created {args.project}", file=sys.stderr)
+    return 0
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    """Scan the project's sources with the model."""
+    model_path = args.model or default_bundle_path()
+    if model_path is None:
+        raise BundleError("no default model is installed yet: pass --model BUNDLE_DIR")
+    configure_threads(args.threads)
+    device = resolve_device(args.device)
+    bundle = load_bundle(model_path, device=device)
+    settings = ScanSettings(top_k=args.top_k, embed=EmbedSettings(args.batch_size, args.decode_threads, device))
+    bar = StageProgressBar(enabled=not args.quiet)
+    with (
+        Project.open(args.project) as project,
+        EmbeddingCache(args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim) as cache,
+    ):
+        try:
+            summary = scan_project(project, bundle, settings, cache=cache, progress=bar)
+        finally:
+            bar.close()
+    print(f"{summary.n_candidates} candidate pairs, {len(summary.problems)} unreadable files", file=sys.stderr)
+    return 0
+
+
+def _image_key(project: Project, role: str, path: Path, frame: int) -> tuple[str, int]:
+    resolved = str(path.resolve())
+    query = select(images.c.sha256).where(images.c.role == role, images.c.path == resolved, images.c.frame == frame)
+    with project.connect() as conn:
+        sha = conn.execute(query).scalar()
+    if sha is None:
+        raise ProjectError(f"{path} (frame {frame}) is not a scanned {role} image of this project")
+    return sha, frame
+
+
+def run_label(args: argparse.Namespace) -> int:
+    """Record one decision."""
+    with Project.open(args.project) as project:
+        synthetic = _image_key(project, "synthetic", args.synthetic, args.synthetic_frame)
+        real = _image_key(project, "real", args.real, args.real_frame)
+        key = PairKey(*synthetic, *real)
+        score = candidate_score(project, key)
+        project.set_decision(key, args.decision, args.reviewer or getpass.getuser(), note=args.note, score=score)
+    print(f"{args.decision}: {args.synthetic} ↔ {args.real}", file=sys.stderr)
+    return 0
+
+
+def _model_checksum(project: Project) -> str:
+    scans = [s for s in project.scans() if s.status == "done"]
+    if not scans:
+        raise ProjectError(f"{project.path}: scan the project first")
+    return scans[-1].model_checksum
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    """Fit, save and print a threshold card."""
+    with Project.open(args.project) as project:
+        card = calibrate_project(
+            project, _model_checksum(project), target_recall=args.target_recall, target_precision=args.target_precision
+        )
+    print(json.dumps(asdict(card), indent=2))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write the CSV and its threshold card."""
+    with Project.open(args.project, read_only=True) as project:
+        checksum = _model_checksum(project)
+        count = export_pairs(
+            project,
+            args.out,
+            latest_card(project, checksum),
+            checksum,
+            include_all=args.all,
+            include_patient_ids=args.include_patient_ids,
+        )
+    print(f"wrote {count} pairs to {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print the project's state as JSON."""
+    with Project.open(args.project, read_only=True) as project:
+        scans = project.scans()
+        card = latest_card(project)
+        status = {
+            "sources": [asdict(s) for s in project.sources()],
+            "scans": [asdict(s) for s in scans],
+            "real_items": count_images(project, "real"),
+            "synthetic_items": count_images(project, "synthetic"),
+            "pairs": count_pairs(project),
+            "undecided": count_pairs(project, PairFilter(status="undecided")),
+            "decisions": len(project.decisions()),
+            "problems": len(list_problems(project)),
+            "threshold_card": asdict(card) if card else None,
+        }
+    print(json.dumps(status, indent=2))
+    return 0

@@ -1,0 +1,1 @@
+"""The review tier: the Qt-free review queue, threshold calibration and export."""

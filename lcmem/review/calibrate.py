@@ -1,0 +1,185 @@
+"""Threshold calibration from reviewer labels: operating points with bootstrap CIs, and threshold cards.
+
+A threshold is stated as an operating point ("recall ≥ 0.99 on N labelled pairs: precision p [lo, hi]"),
+never as a bare number. Until both classes have :data:`MIN_LABELS_PER_CLASS` labels, the documented
+:data:`DEFAULT_THRESHOLD` is used and the card says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from lcmem.errors import ProjectError
+from lcmem.store.project import Project, utc_now
+from lcmem.store.queries import labelled_scores
+from lcmem.store.schema import threshold_cards
+
+DEFAULT_THRESHOLD = 0.5
+"""The LCMem decision threshold of the official training and test code (pair probability 0.5)."""
+MIN_LABELS_PER_CLASS = 10
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A threshold with the precision and recall it gives on the labels, and their 95 % bootstrap CIs."""
+
+    threshold: float
+    precision: float
+    recall: float
+    precision_ci: tuple[float, float]
+    recall_ci: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ThresholdCard:
+    """A saved operating point: which model, which rule, how many labels, what it achieves."""
+
+    model_checksum: str
+    rule: str
+    target: float | None
+    threshold: float
+    n_accepted: int
+    n_rejected: int
+    precision: float | None
+    recall: float | None
+    precision_ci: tuple[float, float] | None
+    recall_ci: tuple[float, float] | None
+    created_at: str
+    note: str = ""
+
+
+def precision_recall_at(scores: np.ndarray, positive: np.ndarray, threshold: float) -> tuple[float, float]:
+    """Precision and recall of the rule ``score ≥ threshold`` (precision 1.0 when nothing is flagged)."""
+    flagged = scores >= threshold
+    true_positives = float(np.sum(flagged & positive))
+    precision = true_positives / flagged.sum() if flagged.any() else 1.0
+    recall = true_positives / positive.sum() if positive.any() else 0.0
+    return precision, recall
+
+
+def choose_threshold(
+    scores: np.ndarray,
+    positive: np.ndarray,
+    *,
+    target_recall: float | None = None,
+    target_precision: float | None = None,
+) -> float:
+    """The threshold that meets the target: the highest one with recall ≥ ``target_recall``, or the lowest
+    one with precision ≥ ``target_precision`` (the most recall at that precision).
+
+    Raises:
+        ValueError: no or both targets given, or no threshold reaches the precision target.
+    """
+    if (target_recall is None) == (target_precision is None):
+        raise ValueError("give exactly one of target_recall and target_precision")
+    candidates = np.unique(scores)
+    if target_recall is not None:
+        for threshold in candidates[::-1]:
+            if precision_recall_at(scores, positive, threshold)[1] >= target_recall:
+                return float(threshold)
+        return float(candidates[0])
+    for threshold in candidates:
+        if precision_recall_at(scores, positive, threshold)[0] >= target_precision:
+            return float(threshold)
+    raise ValueError(f"no threshold reaches precision {target_precision} on these labels")
+
+
+def operating_point(
+    scores: np.ndarray, positive: np.ndarray, threshold: float, n_boot: int = 1000, seed: int = 0
+) -> OperatingPoint:
+    """Precision and recall at ``threshold`` with percentile-bootstrap 95 % CIs over the labelled pairs."""
+    precision, recall = precision_recall_at(scores, positive, threshold)
+    rng = np.random.default_rng(seed)
+    samples = np.empty((n_boot, 2))
+    for b in range(n_boot):
+        pick = rng.integers(0, len(scores), len(scores))
+        samples[b] = precision_recall_at(scores[pick], positive[pick], threshold)
+    low, high = np.percentile(samples, [2.5, 97.5], axis=0)
+    return OperatingPoint(
+        threshold, precision, recall, (float(low[0]), float(high[0])), (float(low[1]), float(high[1]))
+    )
+
+
+def calibrate_project(
+    project: Project,
+    model_checksum: str,
+    *,
+    target_recall: float | None = None,
+    target_precision: float | None = None,
+    save: bool = True,
+) -> ThresholdCard:
+    """Fit a threshold card from the project's accept/reject labels on its current scan (and save it).
+
+    With too few labels the card carries :data:`DEFAULT_THRESHOLD` and rule ``"default"``.
+    """
+    labelled = labelled_scores(project)
+    scores = np.array([s for s, _ in labelled], dtype=np.float64)
+    positive = np.array([p for _, p in labelled], dtype=bool)
+    n_accepted, n_rejected = int(positive.sum()), int((~positive).sum())
+    target = target_recall if target_recall is not None else target_precision
+    if min(n_accepted, n_rejected) < MIN_LABELS_PER_CLASS:
+        card = ThresholdCard(
+            model_checksum,
+            "default",
+            target,
+            DEFAULT_THRESHOLD,
+            n_accepted,
+            n_rejected,
+            None,
+            None,
+            None,
+            None,
+            utc_now(),
+            f"fewer than {MIN_LABELS_PER_CLASS} accepted and {MIN_LABELS_PER_CLASS} rejected labels: "
+            "the default LCMem threshold 0.5 is used",
+        )
+    else:
+        try:
+            threshold = choose_threshold(
+                scores, positive, target_recall=target_recall, target_precision=target_precision
+            )
+        except ValueError as exc:
+            raise ProjectError(f"cannot calibrate: {exc}") from exc
+        point = operating_point(scores, positive, threshold)
+        rule = "target_recall" if target_recall is not None else "target_precision"
+        card = ThresholdCard(
+            model_checksum,
+            rule,
+            target,
+            threshold,
+            n_accepted,
+            n_rejected,
+            point.precision,
+            point.recall,
+            point.precision_ci,
+            point.recall_ci,
+            utc_now(),
+        )
+    if save:
+        with project.transaction() as conn:
+            conn.execute(
+                threshold_cards.insert().values(
+                    created_at=card.created_at, model_checksum=model_checksum, card=json.dumps(asdict(card))
+                )
+            )
+    return card
+
+
+def latest_card(project: Project, model_checksum: str | None = None) -> ThresholdCard | None:
+    """The most recent saved card (for ``model_checksum`` if given)."""
+    query = select(threshold_cards.c.card).order_by(threshold_cards.c.id.desc()).limit(1)
+    if model_checksum is not None:
+        query = query.where(threshold_cards.c.model_checksum == model_checksum)
+    with project.connect() as conn:
+        text = conn.execute(query).scalar()
+    if text is None:
+        return None
+    data = json.loads(text)
+    for key in ("precision_ci", "recall_ci"):
+        if data[key] is not None:
+            data[key] = tuple(data[key])
+    return ThresholdCard(**data)

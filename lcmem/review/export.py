@@ -1,0 +1,156 @@
+"""Export of flagged pairs as CSV (formula-injection safe), with the threshold card beside it.
+
+Flagged = accepted by a reviewer, or scoring at or above the card's threshold and not rejected. Patient ids
+are exported pseudonymised; the raw PatientID only when the caller explicitly asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lcmem.csv_cells import write_csv_atomic
+from lcmem.review.calibrate import DEFAULT_THRESHOLD, ThresholdCard
+from lcmem.store.project import Project
+from lcmem.store.queries import PairFilter, count_pairs, list_pairs
+from lcmem.store.schema import decisions, images
+from lcmem.store.types import PairKey, PairRow
+
+BASE_COLUMNS = (
+    "synthetic_path",
+    "real_path",
+    "synthetic_frame",
+    "real_frame",
+    "synthetic_sha256",
+    "real_sha256",
+    "score",
+    "rank",
+    "flag",
+    "decision",
+    "reviewer",
+    "decided_at",
+    "note",
+    "synthetic_patient",
+    "real_patient",
+    "synthetic_sop_instance_uid",
+    "real_sop_instance_uid",
+    "synthetic_series_instance_uid",
+    "real_series_instance_uid",
+    "synthetic_study_instance_uid",
+    "real_study_instance_uid",
+    "threshold",
+    "threshold_rule",
+    "model_checksum",
+)
+RAW_ID_COLUMNS = ("synthetic_patient_id", "real_patient_id")
+
+
+def flag_of(row: PairRow, threshold: float) -> str:
+    """Why a pair is flagged (``accepted`` / ``above_threshold``), or ``""``."""
+    if row.decision == "accept":
+        return "accepted"
+    if row.decision != "reject" and row.score >= threshold:
+        return "above_threshold"
+    return ""
+
+
+def export_pairs(
+    project: Project,
+    out: str | Path,
+    card: ThresholdCard | None,
+    model_checksum: str,
+    *,
+    include_all: bool = False,
+    include_patient_ids: bool = False,
+) -> int:
+    """Write flagged pairs (or all with ``include_all``) to ``out``; return the number of rows.
+
+    The card (or the default threshold) is written to ``OUT.threshold.json`` and named in every row.
+    """
+    threshold = card.threshold if card is not None else DEFAULT_THRESHOLD
+    rule = card.rule if card is not None else "default"
+    columns = BASE_COLUMNS + (RAW_ID_COLUMNS if include_patient_ids else ())
+    details = _image_details(project)
+    notes = _notes(project)
+
+    def rows() -> Iterator[list[object]]:
+        total = count_pairs(project)
+        for offset in range(0, total, 5000):
+            for row in list_pairs(project, PairFilter(), offset, 5000):
+                flag = flag_of(row, threshold)
+                if not flag and not include_all:
+                    continue
+                k = row.key
+                s = details.get((k.synthetic_sha256, k.synthetic_frame), {})
+                r = details.get((k.real_sha256, k.real_frame), {})
+                values = [
+                    row.synthetic_path,
+                    row.real_path,
+                    k.synthetic_frame,
+                    k.real_frame,
+                    k.synthetic_sha256,
+                    k.real_sha256,
+                    f"{row.score:.6f}",
+                    row.rank,
+                    flag,
+                    row.decision or "",
+                    row.reviewer or "",
+                    row.decided_at or "",
+                    notes.get(k, ""),
+                    row.synthetic_patient or "",
+                    row.real_patient or "",
+                    s.get("sop"),
+                    r.get("sop"),
+                    s.get("series"),
+                    r.get("series"),
+                    s.get("study"),
+                    r.get("study"),
+                    f"{threshold:.6f}",
+                    rule,
+                    model_checksum,
+                ]
+                if include_patient_ids:
+                    values += [s.get("patient_id"), r.get("patient_id")]
+                yield values
+
+    count = write_csv_atomic(out, columns, rows())
+    card_data = asdict(card) if card is not None else {"rule": "default", "threshold": DEFAULT_THRESHOLD}
+    Path(str(out)).with_suffix(".threshold.json").write_text(json.dumps(card_data, indent=2) + "\n", "utf-8")
+    return count
+
+
+def _image_details(project: Project) -> dict[tuple[str, int], dict[str, str | None]]:
+    query = select(
+        images.c.sha256,
+        images.c.frame,
+        images.c.sop_instance_uid,
+        images.c.series_instance_uid,
+        images.c.study_instance_uid,
+        images.c.patient_id,
+    )
+    with project.connect() as conn:
+        return {
+            (r.sha256, r.frame): {
+                "sop": r.sop_instance_uid,
+                "series": r.series_instance_uid,
+                "study": r.study_instance_uid,
+                "patient_id": r.patient_id,
+            }
+            for r in conn.execute(query)
+        }
+
+
+def _notes(project: Project) -> dict[PairKey, str]:
+    query = select(
+        decisions.c.synthetic_sha256,
+        decisions.c.synthetic_frame,
+        decisions.c.real_sha256,
+        decisions.c.real_frame,
+        decisions.c.note,
+    ).where(decisions.c.note != "")
+    with project.connect() as conn:
+        return {PairKey(r[0], r[1], r[2], r[3]): r[4] for r in conn.execute(query)}

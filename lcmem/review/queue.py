@@ -1,0 +1,113 @@
+"""``ReviewQueue``: the Qt-free presenter of the review screen: the pair list, the current pair, decide, undo.
+
+The app renders it and forwards keys to it; tests drive it directly. Every decision goes straight to the
+project (durable on return). The list is fixed when the queue is (re)loaded, so deciding a pair never makes
+the cursor jump, even under an "undecided" filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from lcmem.errors import ProjectError
+from lcmem.store.project import Project
+from lcmem.store.queries import PairFilter, count_pairs, current_scan_id, list_pairs
+from lcmem.store.types import CLEARED, DECISIONS, PairRow
+
+
+@dataclass(frozen=True)
+class _UndoStep:
+    index: int
+    previous: str | None
+
+
+class ReviewQueue:
+    """Navigation over a filtered list of pairs with accept / reject / unsure / skip / undo.
+
+    Args:
+        project: an open, writable project.
+        reviewer: the name stored with each decision.
+        pair_filter: which pairs, in which order.
+        model_checksum: recorded with each decision.
+    """
+
+    def __init__(
+        self, project: Project, reviewer: str, pair_filter: PairFilter | None = None, model_checksum: str | None = None
+    ) -> None:
+        self.project = project
+        self.reviewer = reviewer
+        self.pair_filter = pair_filter or PairFilter()
+        self.model_checksum = model_checksum
+        self.rows: list[PairRow] = []
+        self.index = 0
+        self._undo: list[_UndoStep] = []
+        self.reload()
+
+    def reload(self, pair_filter: PairFilter | None = None) -> None:
+        """Read the pair list again (after a scan, or with a new filter); keeps the cursor in range."""
+        if pair_filter is not None:
+            self.pair_filter = pair_filter
+        total = count_pairs(self.project, self.pair_filter) if current_scan_id(self.project) is not None else 0
+        self.rows = list_pairs(self.project, self.pair_filter, 0, max(total, 1))
+        self.index = min(self.index, max(len(self.rows) - 1, 0))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def current(self) -> PairRow | None:
+        """The pair under the cursor, or ``None`` for an empty list."""
+        return self.rows[self.index] if self.rows else None
+
+    def go_to(self, index: int) -> PairRow | None:
+        """Move the cursor (clamped to the list)."""
+        if self.rows:
+            self.index = max(0, min(index, len(self.rows) - 1))
+        return self.current
+
+    def next(self) -> PairRow | None:
+        """Move to the next pair (stays on the last one)."""
+        return self.go_to(self.index + 1)
+
+    def previous(self) -> PairRow | None:
+        """Move to the previous pair (stays on the first one)."""
+        return self.go_to(self.index - 1)
+
+    def skip(self) -> PairRow | None:
+        """Leave the current pair undecided and move on."""
+        return self.next()
+
+    def decide(self, decision: str, note: str = "") -> PairRow | None:
+        """Record ``decision`` (accept / reject / unsure) on the current pair, then move to the next one.
+
+        Raises:
+            ProjectError: no current pair, an unknown decision, or the write failed (the list is unchanged).
+        """
+        row = self.current
+        if row is None:
+            raise ProjectError("there is no pair to decide on")
+        if decision not in DECISIONS:
+            raise ProjectError(f"decision must be one of {DECISIONS}, not {decision!r}")
+        self.project.set_decision(
+            row.key, decision, self.reviewer, note=note, score=row.score, model_checksum=self.model_checksum
+        )
+        self._undo.append(_UndoStep(self.index, row.decision))
+        self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
+        return self.next()
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether a decision of this session can be undone."""
+        return bool(self._undo)
+
+    def undo(self) -> PairRow | None:
+        """Restore the pair decided last to what it was before, and put the cursor on it."""
+        if not self._undo:
+            return self.current
+        step = self._undo.pop()
+        row = self.rows[step.index]
+        self.project.set_decision(
+            row.key, step.previous or CLEARED, self.reviewer, score=row.score, model_checksum=self.model_checksum
+        )
+        self.rows[step.index] = replace(row, decision=step.previous)
+        return self.go_to(step.index)

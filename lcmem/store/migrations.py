@@ -1,0 +1,59 @@
+"""Schema versions of a project file and the steps that upgrade one version to the next.
+
+A project made by this version opens in the next: each release that changes :mod:`lcmem.store.schema` adds
+a step ``STEPS[n]`` that turns version ``n`` into ``n + 1`` in place, inside one transaction. Steps may add
+tables, columns and indexes and may rebuild caches; they never drop a decision. (A numbered-step runner
+like Picard's ``config_upgrade`` is all this needs; Alembic's environment and revision files would add a
+second configuration system for the same few statements.)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection, select
+
+from lcmem.errors import ProjectError
+from lcmem.store.schema import meta, metadata
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+STEPS: dict[int, Callable[[Connection], None]] = {}
+"""``STEPS[n]`` upgrades a version-``n`` project to ``n + 1``."""
+
+
+def read_version(connection: Connection) -> int | None:
+    """The project's schema version, or ``None`` for an empty database."""
+    if not connection.dialect.has_table(connection, "meta"):
+        return None
+    value = connection.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    return None if value is None else int(value)
+
+
+def migrate(connection: Connection, source: str) -> int:
+    """Create the schema in an empty database or upgrade an older one; return the version now.
+
+    Raises:
+        ProjectError: the project was made by a newer lcmem, or a step is missing.
+    """
+    version = read_version(connection)
+    if version is None:
+        metadata.create_all(connection)
+        connection.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        return SCHEMA_VERSION
+    if version > SCHEMA_VERSION:
+        raise ProjectError(
+            f"{source}: made by a newer lcmem (schema {version}; this one reads up to {SCHEMA_VERSION}). "
+            "Open it with the newer version."
+        )
+    while version < SCHEMA_VERSION:
+        step = STEPS.get(version)
+        if step is None:
+            raise ProjectError(f"{source}: no upgrade from schema {version}; the installation is incomplete")
+        logger.info("upgrading project schema %d → %d", version, version + 1)
+        step(connection)
+        version += 1
+        connection.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(version)))
+    return version

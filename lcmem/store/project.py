@@ -1,0 +1,303 @@
+"""``Project``: one review project in one SQLite file (``*.lcmem``).
+
+The file is opened with WAL journaling and ``synchronous=FULL``: a decision is on disk when
+:meth:`Project.set_decision` returns. One process at a time may write: a lock file beside the project
+(``P.lcmem.lock``) is held while it is open for writing; a second opener gets a clear error or, if it asks,
+read-only access. Source folders are only ever read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+
+from lcmem.errors import ProjectError
+from lcmem.store.migrations import migrate, read_version
+from lcmem.store.pseudonym import new_secret
+from lcmem.store.schema import decision_log, decisions, meta, scans, sources
+from lcmem.store.types import CLEARED, DECISIONS, Decision, PairKey, ScanRecord, Source
+
+logger = logging.getLogger(__name__)
+
+SUFFIX = ".lcmem"
+ROLES = ("real", "synthetic")
+
+
+def pair_condition(table: Table, key: PairKey) -> list[ColumnElement[bool]]:
+    """WHERE clauses selecting ``key`` in a table with the four content-key columns."""
+    return [
+        table.c.synthetic_sha256 == key.synthetic_sha256,
+        table.c.synthetic_frame == key.synthetic_frame,
+        table.c.real_sha256 == key.real_sha256,
+        table.c.real_frame == key.real_frame,
+    ]
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 with seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _engine(path: Path, read_only: bool) -> Engine:
+    if read_only:
+        engine = create_engine(f"sqlite:///file:{path.as_posix()}?mode=ro&uri=true")
+    else:
+        engine = create_engine(f"sqlite:///{path.as_posix()}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    return engine
+
+
+class Project:
+    """An open review project. Use :meth:`create` or :meth:`open`; close it (or use ``with``) when done."""
+
+    def __init__(self, path: Path, engine: Engine, lock: FileLock | None, read_only: bool) -> None:
+        self.path = path
+        self.read_only = read_only
+        self._engine = engine
+        self._lock = lock
+        self.secret = self._read_meta("secret")
+
+    @classmethod
+    def create(cls, path: str | Path, real: Sequence[str | Path] = (), synthetic: Sequence[str | Path] = ()) -> Project:
+        """Create a new project file with its source folders.
+
+        Raises:
+            ProjectError: the file exists or cannot be created.
+        """
+        target = Path(path).resolve()
+        if target.exists():
+            raise ProjectError(f"{target}: already exists; open it, or choose another name")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"{target}: cannot create the folder ({exc.strerror or exc})") from exc
+        project = cls._open(target, read_only=False, create=True)
+        with project.transaction() as conn:
+            conn.execute(meta.insert().values(key="secret", value=new_secret()))
+            conn.execute(meta.insert().values(key="created_at", value=utc_now()))
+        project.secret = project._read_meta("secret")
+        for folder in real:
+            project.add_source("real", folder)
+        for folder in synthetic:
+            project.add_source("synthetic", folder)
+        return project
+
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Project:
+        """Open an existing project, upgrading its schema if it is older.
+
+        Args:
+            path: the ``.lcmem`` file.
+            read_only: open without writing (allowed while another process has it open for writing).
+
+        Raises:
+            ProjectError: the file is missing, not a project, newer than this lcmem, or already open for
+                writing elsewhere (then open it with ``read_only=True``).
+        """
+        target = Path(path).resolve()
+        if not target.is_file():
+            raise ProjectError(f"{target}: no such project file")
+        return cls._open(target, read_only=read_only, create=False)
+
+    @classmethod
+    def _open(cls, target: Path, *, read_only: bool, create: bool) -> Project:
+        lock = None
+        if not read_only:
+            lock = FileLock(str(target) + ".lock", timeout=0)
+            try:
+                lock.acquire()
+            except Timeout as exc:
+                raise ProjectError(
+                    f"{target}: open for writing in another window or process; close it there, "
+                    "or open this one read-only"
+                ) from exc
+            except OSError as exc:
+                raise ProjectError(f"{target}: cannot lock the project ({exc.strerror or exc})") from exc
+        try:
+            engine = _engine(target, read_only)
+            with engine.begin() as conn:
+                if read_only:
+                    if read_version(conn) is None:
+                        raise ProjectError(f"{target}: not an LCMem Review project")
+                elif not create and read_version(conn) is None:
+                    raise ProjectError(f"{target}: not an LCMem Review project")
+                else:
+                    migrate(conn, str(target))
+        except SQLAlchemyError as exc:
+            if lock is not None:
+                lock.release()
+            raise ProjectError(f"{target}: cannot open the project database ({exc.orig or exc})") from exc
+        except ProjectError:
+            if lock is not None:
+                lock.release()
+            raise
+        return cls(target, engine, lock, read_only)
+
+    def close(self) -> None:
+        """Close the database and release the write lock."""
+        self._engine.dispose()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection in a transaction committed (durably) at the end of the ``with`` block.
+
+        Raises:
+            ProjectError: the project is read-only, or the write failed (nothing of it is kept).
+        """
+        if self.read_only:
+            raise ProjectError(f"{self.path}: opened read-only; changes are not allowed")
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise ProjectError(
+                f"{self.path}: could not save ({getattr(exc, 'orig', None) or exc}); nothing of this change was "
+                "written. Check free disk space and write permission."
+            ) from exc
+
+    def connect(self) -> Connection:
+        """A connection for reading (the caller closes it)."""
+        return self._engine.connect()
+
+    def _read_meta(self, key: str) -> str:
+        with self._engine.connect() as conn:
+            value = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+        return value or ""
+
+    def add_source(self, role: str, folder: str | Path) -> Source:
+        """Add a real or synthetic folder (stored as an absolute path; nothing is written there)."""
+        if role not in ROLES:
+            raise ProjectError(f"source role must be one of {ROLES}, not {role!r}")
+        path = str(Path(folder).resolve())
+        with self.transaction() as conn:
+            statement = sqlite_insert(sources).values(role=role, path=path, added_at=utc_now())
+            conn.execute(statement.on_conflict_do_nothing())
+        return Source(role, path)
+
+    def sources(self, role: str | None = None) -> list[Source]:
+        """The source folders, in the order they were added."""
+        query = select(sources.c.role, sources.c.path).order_by(sources.c.id)
+        if role is not None:
+            query = query.where(sources.c.role == role)
+        with self.connect() as conn:
+            return [Source(r.role, r.path) for r in conn.execute(query)]
+
+    def scans(self) -> list[ScanRecord]:
+        """Every scan, oldest first."""
+        query = select(scans).order_by(scans.c.id)
+        with self.connect() as conn:
+            return [
+                ScanRecord(r.id, r.status, r.model_checksum, r.model_name, r.started_at, r.finished_at)
+                for r in conn.execute(query)
+            ]
+
+    def set_decision(
+        self,
+        key: PairKey,
+        decision: str,
+        reviewer: str,
+        *,
+        note: str = "",
+        score: float | None = None,
+        model_checksum: str | None = None,
+    ) -> Decision | None:
+        """Record a decision on a pair (or withdraw it with ``"cleared"``); durable when this returns.
+
+        The decision is appended to the log and becomes the pair's current decision, in one transaction.
+
+        Returns:
+            The current decision, or ``None`` after ``"cleared"``.
+
+        Raises:
+            ProjectError: an unknown decision, an empty reviewer, a read-only project, or a failed write.
+        """
+        if decision not in (*DECISIONS, CLEARED):
+            raise ProjectError(f"decision must be one of {DECISIONS}, not {decision!r}")
+        if not reviewer.strip():
+            raise ProjectError("a decision needs a reviewer name")
+        when = utc_now()
+        pair = {
+            "synthetic_sha256": key.synthetic_sha256,
+            "synthetic_frame": key.synthetic_frame,
+            "real_sha256": key.real_sha256,
+            "real_frame": key.real_frame,
+        }
+        entry = {
+            **pair,
+            "decision": decision,
+            "reviewer": reviewer,
+            "decided_at": when,
+            "note": note,
+            "score": score,
+            "model_checksum": model_checksum,
+        }
+        with self.transaction() as conn:
+            log_id = conn.execute(insert(decision_log).values(**entry)).inserted_primary_key[0]
+            if decision == CLEARED:
+                conn.execute(decisions.delete().where(*pair_condition(decisions, key)))
+                return None
+            statement = sqlite_insert(decisions).values(**entry, log_id=log_id)
+            update = {
+                k: statement.excluded[k]
+                for k in ("decision", "reviewer", "decided_at", "note", "score", "model_checksum", "log_id")
+            }
+            conn.execute(statement.on_conflict_do_update(index_elements=list(pair), set_=update))
+        return Decision(key, decision, reviewer, when, note, score)
+
+    def decision(self, key: PairKey) -> Decision | None:
+        """The current decision on a pair, if any."""
+        query = select(decisions).where(*pair_condition(decisions, key))
+        with self.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return Decision(key, row.decision, row.reviewer, row.decided_at, row.note, row.score)
+
+    def decisions(self) -> list[Decision]:
+        """Every current decision, in the order they were made."""
+        with self.connect() as conn:
+            rows = conn.execute(select(decisions).order_by(decisions.c.log_id)).all()
+        return [
+            Decision(
+                PairKey(r.synthetic_sha256, r.synthetic_frame, r.real_sha256, r.real_frame),
+                r.decision,
+                r.reviewer,
+                r.decided_at,
+                r.note,
+                r.score,
+            )
+            for r in rows
+        ]
+
+    def decision_log_size(self) -> int:
+        """How many decisions were ever recorded (the log is append-only)."""
+        with self.connect() as conn:
+            return len(conn.execute(select(decision_log.c.id)).all())

@@ -1,0 +1,181 @@
+"""Reading a project's current scan: pairs for the review table, problems, images, labelled scores.
+
+The current scan is the latest finished one or, before any scan has finished, the latest that has
+candidates (a cancelled scan's partial results). Every query is a page (``LIMIT``/``OFFSET``) over indexed
+joins, so a table of 10^5 pairs is read a screenful at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from lcmem.io.types import FileProblem
+from lcmem.store.project import Project, pair_condition
+from lcmem.store.schema import candidates, decisions, images, problems, scans
+from lcmem.store.types import PairKey, PairRow
+
+STATUS_FILTERS = ("all", "undecided", "decided", "accept", "reject", "unsure")
+SORT_KEYS = ("score", "rank", "synthetic", "real", "decision")
+
+
+@dataclass(frozen=True)
+class PairFilter:
+    """Which pairs to show: a decision status, a minimum score, a text in either path, best first or not."""
+
+    status: str = "all"
+    min_score: float | None = None
+    text: str = ""
+    sort: str = "score"
+    descending: bool = True
+
+
+def current_scan_id(project: Project) -> int | None:
+    """The id of the scan whose candidates are shown, or ``None`` before any."""
+    with project.connect() as conn:
+        done = conn.execute(select(func.max(scans.c.id)).where(scans.c.status == "done")).scalar()
+        if done is not None:
+            return int(done)
+        partial = conn.execute(select(func.max(candidates.c.scan_id))).scalar()
+    return None if partial is None else int(partial)
+
+
+def _pairs_query(scan_id: int, pair_filter: PairFilter) -> Select:
+    synthetic = images.alias("synthetic")
+    real = images.alias("real")
+    joined = (
+        candidates.join(synthetic, synthetic.c.id == candidates.c.synthetic_image_id)
+        .join(real, real.c.id == candidates.c.real_image_id)
+        .outerjoin(
+            decisions,
+            and_(
+                decisions.c.synthetic_sha256 == candidates.c.synthetic_sha256,
+                decisions.c.synthetic_frame == candidates.c.synthetic_frame,
+                decisions.c.real_sha256 == candidates.c.real_sha256,
+                decisions.c.real_frame == candidates.c.real_frame,
+            ),
+        )
+    )
+    query = select(
+        candidates.c.id,
+        candidates.c.synthetic_sha256,
+        candidates.c.synthetic_frame,
+        candidates.c.real_sha256,
+        candidates.c.real_frame,
+        candidates.c.rank,
+        candidates.c.score,
+        synthetic.c.path.label("synthetic_path"),
+        real.c.path.label("real_path"),
+        synthetic.c.patient_pseudo_id.label("synthetic_patient"),
+        real.c.patient_pseudo_id.label("real_patient"),
+        decisions.c.decision,
+        decisions.c.reviewer,
+        decisions.c.decided_at,
+    ).select_from(joined)
+    conditions: list[ColumnElement[bool]] = [candidates.c.scan_id == scan_id]
+    status = pair_filter.status
+    if status == "undecided":
+        conditions.append(decisions.c.decision.is_(None))
+    elif status == "decided":
+        conditions.append(decisions.c.decision.is_not(None))
+    elif status in ("accept", "reject", "unsure"):
+        conditions.append(decisions.c.decision == status)
+    if pair_filter.min_score is not None:
+        conditions.append(candidates.c.score >= pair_filter.min_score)
+    if pair_filter.text:
+        pattern = f"%{pair_filter.text}%"
+        conditions.append(synthetic.c.path.like(pattern) | real.c.path.like(pattern))
+    query = query.where(*conditions)
+    order = {
+        "score": candidates.c.score,
+        "rank": candidates.c.rank,
+        "synthetic": synthetic.c.path,
+        "real": real.c.path,
+        "decision": decisions.c.decision,
+    }[pair_filter.sort]
+    primary = order.desc() if pair_filter.descending else order.asc()
+    return query.order_by(primary, candidates.c.id)
+
+
+def list_pairs(
+    project: Project, pair_filter: PairFilter | None = None, offset: int = 0, limit: int = 200
+) -> list[PairRow]:
+    """A page of the current scan's pairs under ``pair_filter``."""
+    scan_id = current_scan_id(project)
+    if scan_id is None:
+        return []
+    query = _pairs_query(scan_id, pair_filter or PairFilter()).offset(offset).limit(limit)
+    with project.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        PairRow(
+            r.id,
+            PairKey(r.synthetic_sha256, r.synthetic_frame, r.real_sha256, r.real_frame),
+            r.synthetic_path,
+            r.real_path,
+            r.rank,
+            r.score,
+            r.decision,
+            r.reviewer,
+            r.decided_at,
+            r.synthetic_patient,
+            r.real_patient,
+        )
+        for r in rows
+    ]
+
+
+def count_pairs(project: Project, pair_filter: PairFilter | None = None) -> int:
+    """How many pairs of the current scan pass ``pair_filter``."""
+    scan_id = current_scan_id(project)
+    if scan_id is None:
+        return 0
+    inner = _pairs_query(scan_id, pair_filter or PairFilter()).order_by(None).subquery()
+    with project.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(inner)).scalar() or 0)
+
+
+def list_problems(project: Project) -> list[FileProblem]:
+    """The unreadable files of the latest finished scan, by path."""
+    with project.connect() as conn:
+        scan_id = conn.execute(select(func.max(scans.c.id)).where(scans.c.status == "done")).scalar()
+        if scan_id is None:
+            return []
+        rows = conn.execute(
+            select(problems.c.path, problems.c.kind, problems.c.reason)
+            .where(problems.c.scan_id == scan_id)
+            .order_by(problems.c.path)
+        ).all()
+    return [FileProblem(r.path, r.reason, r.kind) for r in rows]
+
+
+def count_images(project: Project, role: str) -> int:
+    """How many items (files or frames) of ``role`` the current scan embedded."""
+    scan_id = current_scan_id(project)
+    if scan_id is None:
+        return 0
+    query = select(func.count()).where(images.c.role == role, images.c.last_scan_id >= scan_id)
+    with project.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
+def labelled_scores(project: Project) -> list[tuple[float, bool]]:
+    """``(current score, accepted?)`` of every accepted or rejected pair that the current scan shows."""
+    scan_id = current_scan_id(project)
+    if scan_id is None:
+        return []
+    query = _pairs_query(scan_id, PairFilter(status="decided"))
+    with project.connect() as conn:
+        rows = conn.execute(query).all()
+    return [(float(r.score), r.decision == "accept") for r in rows if r.decision in ("accept", "reject")]
+
+
+def candidate_score(project: Project, key: PairKey) -> float | None:
+    """The current scan's score of a pair, or ``None`` when the scan did not propose it."""
+    query = select(candidates.c.score).where(
+        candidates.c.scan_id == current_scan_id(project), *pair_condition(candidates, key)
+    )
+    with project.connect() as conn:
+        return conn.execute(query).scalar()

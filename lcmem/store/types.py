@@ -1,0 +1,69 @@
+"""Records read from and written to a review project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DECISIONS = ("accept", "reject", "unsure")
+"""What a reviewer can say of a pair: accept = memorized (same image or same patient)."""
+CLEARED = "cleared"
+"""A log entry that withdraws a pair's decision (an undo back to undecided)."""
+
+
+@dataclass(frozen=True)
+class PairKey:
+    """A (synthetic, real) pair by content: sha256 and frame of both images."""
+
+    synthetic_sha256: str
+    synthetic_frame: int
+    real_sha256: str
+    real_frame: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """A folder the project reads (never writes): ``role`` is ``"real"`` or ``"synthetic"``."""
+
+    role: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A reviewer's current decision on a pair, with who, when, and the score they saw."""
+
+    key: PairKey
+    decision: str
+    reviewer: str
+    decided_at: str
+    note: str = ""
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """One candidate pair of the current scan, as the review table shows it."""
+
+    candidate_id: int
+    key: PairKey
+    synthetic_path: str
+    real_path: str
+    rank: int
+    score: float
+    decision: str | None
+    reviewer: str | None
+    decided_at: str | None
+    synthetic_patient: str | None
+    real_patient: str | None
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """One scan of the project."""
+
+    id: int
+    status: str
+    model_checksum: str
+    model_name: str
+    started_at: str
+    finished_at: str | None

@@ -1,0 +1,59 @@
+"""Export: flagged rows, pseudonymised ids unless asked, formula-safe cells, the threshold card beside."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from lcmem.csv_cells import safe_cell
+from lcmem.review.calibrate import ThresholdCard
+from lcmem.review.export import export_pairs
+from lcmem.store.project import Project
+from lcmem.store.queries import list_pairs
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_flagged_rows_follow_decisions_and_threshold(scanned_project: Project, tmp_path: Path) -> None:
+    rows = list_pairs(scanned_project)
+    threshold = sorted(r.score for r in rows)[len(rows) // 2]
+    card = ThresholdCard("m", "target_recall", 0.99, threshold, 10, 10, 0.8, 0.99, (0.7, 0.9), (0.9, 1.0), "now")
+    above = [r for r in rows if r.score >= threshold]
+    scanned_project.set_decision(above[0].key, "reject", "ana")
+    below = [r for r in rows if r.score < threshold]
+    scanned_project.set_decision(below[0].key, "accept", "ana", note='=HYPERLINK("x")')
+    count = export_pairs(scanned_project, tmp_path / "flagged.csv", card, "m")
+    exported = read(tmp_path / "flagged.csv")
+    assert count == len(exported) == len(above) - 1 + 1
+    flags = {(r["synthetic_sha256"], r["real_sha256"], r["flag"]) for r in exported}
+    assert (below[0].key.synthetic_sha256, below[0].key.real_sha256, "accepted") in flags
+    assert all(r["threshold_rule"] == "target_recall" for r in exported)
+    assert any(r["note"] == '\'=HYPERLINK("x")' for r in exported)
+    assert json.loads((tmp_path / "flagged.threshold.json").read_text())["threshold"] == threshold
+    everything = export_pairs(scanned_project, tmp_path / "all.csv", None, "m", include_all=True)
+    assert json.loads((tmp_path / "all.threshold.json").read_text())["rule"] == "default"
+    assert everything == len(rows)
+
+
+def test_patient_ids_only_on_request(scanned_project: Project, tmp_path: Path) -> None:
+    export_pairs(scanned_project, tmp_path / "a.csv", None, "m", include_all=True)
+    text = (tmp_path / "a.csv").read_text()
+    assert "PAT-SECRET-1" not in text
+    assert "P-" in text and "synthetic_patient_id" not in text
+    export_pairs(scanned_project, tmp_path / "b.csv", None, "m", include_all=True, include_patient_ids=True)
+    assert "PAT-SECRET-1" in (tmp_path / "b.csv").read_text()
+
+
+def test_safe_cell_defuses_formulas_only() -> None:
+    assert safe_cell("=1+1") == "'=1+1"
+    assert safe_cell("+A1") == "'+A1"
+    assert safe_cell("-2") == "'-2"
+    assert safe_cell("@SUM") == "'@SUM"
+    assert safe_cell("\tx") == "'\tx"
+    assert safe_cell('a,b"c\nd') == 'a,b"c\nd'
+    assert safe_cell(-2) == -2
+    assert safe_cell(None) == ""

@@ -1,0 +1,106 @@
+"""Projects: creation, reopening, durable content-keyed decisions, locking, read-only, schema versions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from lcmem.errors import ProjectError
+from lcmem.store import migrations
+from lcmem.store.project import Project
+from lcmem.store.pseudonym import new_secret, pseudonymise
+from lcmem.store.types import PairKey
+
+KEY = PairKey("a" * 64, 0, "b" * 64, 2)
+
+
+def test_create_and_reopen_keep_sources(tmp_path: Path) -> None:
+    (tmp_path / "r").mkdir()
+    (tmp_path / "s").mkdir()
+    with Project.create(tmp_path / "p.lcmem", [tmp_path / "r"], [tmp_path / "s"]) as project:
+        project.add_source("real", tmp_path / "r")  # a duplicate is ignored
+    with Project.open(tmp_path / "p.lcmem") as project:
+        assert [(s.role, Path(s.path).name) for s in project.sources()] == [("real", "r"), ("synthetic", "s")]
+        assert len(project.secret) == 64
+
+
+def test_decisions_are_durable_and_logged(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p.lcmem") as project:
+        project.set_decision(KEY, "reject", "ana", score=0.4)
+        project.set_decision(KEY, "accept", "ben", note="same lesion", score=0.9)
+    with sqlite3.connect(tmp_path / "p.lcmem") as raw:  # read the file itself, not through the library
+        rows = raw.execute("SELECT decision, reviewer, note FROM decisions").fetchall()
+        log = raw.execute("SELECT decision FROM decision_log ORDER BY id").fetchall()
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert rows == [("accept", "ben", "same lesion")]
+    assert log == [("reject",), ("accept",)]
+    with Project.open(tmp_path / "p.lcmem") as project:
+        assert project.decision(KEY).decision == "accept"
+        project.set_decision(KEY, "cleared", "ben")
+        assert project.decision(KEY) is None
+        assert project.decision_log_size() == 3
+
+
+def test_bad_decisions_are_refused(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p.lcmem") as project:
+        with pytest.raises(ProjectError, match="decision must be"):
+            project.set_decision(KEY, "maybe", "ana")
+        with pytest.raises(ProjectError, match="reviewer"):
+            project.set_decision(KEY, "accept", " ")
+
+
+def test_second_writer_is_refused_but_may_read(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p.lcmem") as first:
+        first.set_decision(KEY, "accept", "ana")
+        with pytest.raises(ProjectError, match="another window or process"):
+            Project.open(tmp_path / "p.lcmem")
+        with Project.open(tmp_path / "p.lcmem", read_only=True) as reader:
+            assert reader.decision(KEY).decision == "accept"
+            with pytest.raises(ProjectError, match="read-only"):
+                reader.set_decision(KEY, "reject", "eve")
+    with Project.open(tmp_path / "p.lcmem") as again:
+        assert again.decision(KEY).decision == "accept"
+
+
+def test_create_refuses_an_existing_file_and_open_a_foreign_one(tmp_path: Path) -> None:
+    Project.create(tmp_path / "p.lcmem").close()
+    with pytest.raises(ProjectError, match="already exists"):
+        Project.create(tmp_path / "p.lcmem")
+    (tmp_path / "other.lcmem").write_bytes(b"not sqlite at all, just text" * 10)
+    with pytest.raises(ProjectError):
+        Project.open(tmp_path / "other.lcmem")
+    with pytest.raises(ProjectError, match="no such project"):
+        Project.open(tmp_path / "missing.lcmem")
+
+
+def test_newer_schema_is_refused_and_older_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Project.create(tmp_path / "p.lcmem").close()
+    with sqlite3.connect(tmp_path / "p.lcmem") as raw:
+        raw.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(ProjectError, match="newer lcmem"):
+        Project.open(tmp_path / "p.lcmem")
+    with sqlite3.connect(tmp_path / "p.lcmem") as raw:
+        raw.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+
+    def add_column(conn) -> None:
+        conn.exec_driver_sql("ALTER TABLE decisions ADD COLUMN confidence REAL")
+
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(migrations.STEPS, 1, add_column)
+    with Project.open(tmp_path / "p.lcmem") as project:
+        project.set_decision(KEY, "unsure", "ana")
+    with sqlite3.connect(tmp_path / "p.lcmem") as raw:
+        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+        assert "confidence" in [c[1] for c in raw.execute("PRAGMA table_info(decisions)")]
+        assert raw.execute("SELECT decision FROM decisions").fetchall() == [("unsure",)]
+
+
+def test_pseudonyms_are_keyed_and_stable() -> None:
+    a, b = new_secret(), new_secret()
+    assert pseudonymise("PAT-1", a) == pseudonymise("PAT-1", a)
+    assert pseudonymise("PAT-1", a) != pseudonymise("PAT-1", b)
+    assert pseudonymise("PAT-1", a) != pseudonymise("PAT-2", a)
+    assert "PAT-1" not in pseudonymise("PAT-1", a)
+    assert pseudonymise(None, a) is None
