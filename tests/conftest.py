@@ -117,3 +117,21 @@ def scanned_project(tmp_path: Path, tiny_bundle):
     scan_project(project, tiny_bundle, ScanSettings(top_k=3))
     yield project
     project.close()
+
+
+def make_labelled_dataset(root: Path, identities: int = 12, per_identity: int = 3, domain: str = "toy") -> Path:
+    """A dataset folder: each identity is a base image seen with small shifts and noise; split by identity."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "images").mkdir(exist_ok=True)
+    rows = ["path,identity,split,domain"]
+    rng = np.random.default_rng(0)
+    for identity in range(identities):
+        base = np.asarray(make_image(1000 + identity, (40, 40)), dtype=np.int16)
+        split = "train" if identity < identities * 2 // 3 else ("val" if identity % 2 == 0 else "test")
+        for view in range(per_identity):
+            shifted = np.roll(base, int(rng.integers(-3, 4)), axis=1) + rng.integers(-15, 16, base.shape)
+            name = f"images/id{identity:03d}_{view}.png"
+            Image.fromarray(np.clip(shifted, 0, 255).astype(np.uint8)).save(root / name)
+            rows.append(f"{name},person{identity},{split},{domain}")
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    return root

@@ -1,0 +1,43 @@
+"""``lcmem eval --model BUNDLE --data DIR ... --out OUT_DIR``: re-identification and copy detection."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lcmem.model.bundle import load_bundle
+from lcmem.model.default import default_bundle_path
+from lcmem.runtime import configure_threads
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``eval`` command."""
+    parser = subparsers.add_parser("eval", help="evaluate a model against baselines (re-ID and copy detection)")
+    parser.add_argument("--model", type=Path, default=None, help="bundle (default: the bundled model)")
+    parser.add_argument("--data", type=Path, action="append", required=True, help="dataset folder with labels.csv")
+    parser.add_argument("--split", default="test", choices=("val", "test"))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--copy-per-dataset", type=int, default=150, help="copy-detection images per dataset")
+    parser.add_argument("--work-size", type=int, default=256, help="size at which detectors see the images")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and write report.json, report.md and the plots."""
+    from lcmem.errors import BundleError
+    from lcmem.eval.report import write_report
+    from lcmem.eval.runner import EvalSettings, evaluate
+
+    threads = configure_threads(args.threads)
+    model = args.model or default_bundle_path()
+    if model is None:
+        raise BundleError("no default model is installed yet: pass --model BUNDLE_DIR")
+    settings = EvalSettings(split=args.split, work_size=args.work_size, copy_per_dataset=args.copy_per_dataset,
+                            n_boot=args.bootstrap)  # fmt: skip
+    report = evaluate(load_bundle(model), args.data, args.out, settings, threads)
+    for path in write_report(report, args.out):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0

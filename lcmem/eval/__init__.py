@@ -1,0 +1,1 @@
+"""Evaluation: the official re-identification and copy-detection protocols, baselines, reports."""

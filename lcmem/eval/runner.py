@@ -1,0 +1,156 @@
+"""``evaluate``: re-identification and copy detection for LCMem and the baselines on the same pairs.
+
+Thresholds for copy detection are fitted on the **val** split's re-identification pairs with one rule for
+every detector: the score at which 5 % of val negatives pass (FPR 5 %). Test pairs never choose anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from lcmem.errors import ImageReadError
+from lcmem.eval.detectors import Detector, LCMemDetector, baselines
+from lcmem.eval.metrics import best_f1, bootstrap_auc_ci, precision_at_recall, roc_auc, threshold_at_fpr
+from lcmem.eval.pairs import Pair, copy_images, reid_pairs
+from lcmem.eval.transforms import STRENGTHS, apply_transform
+from lcmem.io import load_image
+from lcmem.model.bundle import Bundle
+from lcmem.model.preprocess import to_model_input
+from lcmem.train.data import Record, load_labelled
+from lcmem.train.pixels import image_cache, to_float
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Sizes and sample caps of an evaluation run."""
+
+    split: str = "test"
+    work_size: int = 256
+    transform_size: int = 512
+    copy_per_dataset: int | None = 150
+    fpr: float = 0.05
+    n_boot: int = 1000
+    batch_size: int = 32
+    seed: int = 42
+
+
+def _pair_scores(detectors: list[Detector], pixels: np.ndarray, pairs: list[Pair], batch: int) -> dict[str, np.ndarray]:
+    scores: dict[str, list[np.ndarray]] = {d.name: [] for d in detectors}
+    for start in tqdm(range(0, len(pairs), batch), desc="scoring pairs", unit="batch", leave=False):
+        chunk = pairs[start : start + batch]
+        x1 = torch.from_numpy(to_float(np.asarray(pixels[[p.first for p in chunk]])))
+        x2 = torch.from_numpy(to_float(np.asarray(pixels[[p.second for p in chunk]])))
+        for detector in detectors:
+            scores[detector.name].append(detector.compare(detector.features(x1), detector.features(x2)).numpy())
+    return {name: np.concatenate(values) if values else np.zeros(0) for name, values in scores.items()}
+
+
+def _reid_metrics(scores: np.ndarray, labels: np.ndarray, n_boot: int) -> dict[str, Any]:
+    auc = roc_auc(scores, labels)
+    f1 = best_f1(scores, labels)
+    at_recall = precision_at_recall(scores, labels, 0.99)
+    return {
+        "auc": auc, "auc_ci": list(bootstrap_auc_ci(scores, labels, n_boot)), "n_pairs": len(labels),
+        "n_positive": int(labels.sum()), "precision_bestF1": f1["precision"], "recall_bestF1": f1["recall"],
+        "precision_atR99": at_recall["precision"], "fpr_atR99": at_recall["fpr"],
+    }  # fmt: skip
+
+
+def _load_original(record: Record, size: int) -> torch.Tensor | None:
+    try:
+        return to_model_input(load_image(record.path), size)
+    except ImageReadError as exc:
+        logger.warning("copy detection skips an unreadable image: %s", exc.reason)
+        return None
+
+
+def _copy_recall(detectors: list[Detector], records: list[Record], indices: list[int], thresholds: dict[str, float],
+                 settings: EvalSettings) -> dict[str, dict[str, dict[str, float]]]:  # fmt: skip
+    hits = {d.name: {t: {s: [] for s in STRENGTHS[t]} for t in STRENGTHS} for d in detectors}
+    generator = torch.Generator().manual_seed(0)
+    down = settings.work_size
+    for start in tqdm(range(0, len(indices), settings.batch_size), desc="copy detection", unit="batch"):
+        originals = [
+            _load_original(records[i], settings.transform_size) for i in indices[start : start + settings.batch_size]
+        ]
+        originals = [o for o in originals if o is not None]
+        if not originals:
+            continue
+        base = torch.nn.functional.interpolate(
+            torch.stack(originals), size=(down, down), mode="bilinear", antialias=True
+        )
+        base_features = {d.name: d.features(base) for d in detectors}
+        for name, strengths in STRENGTHS.items():
+            for strength in strengths:
+                copies = torch.stack([apply_transform(o, name, strength, generator) for o in originals])
+                copies = torch.nn.functional.interpolate(copies, size=(down, down), mode="bilinear", antialias=True)
+                for detector in detectors:
+                    score = detector.compare(base_features[detector.name], detector.features(copies)).numpy()
+                    hits[detector.name][name][strength].extend((score >= thresholds[detector.name]).tolist())
+    return {
+        d: {t: {_key(s): {"recall": float(np.mean(v)), "n": len(v)} for s, v in per.items()} for t, per in by_t.items()}
+        for d, by_t in hits.items()
+    }
+
+
+def _key(strength: float) -> str:
+    return str(int(strength)) if float(strength).is_integer() else str(strength)
+
+
+def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, settings: EvalSettings | None = None,
+             threads: int = 2) -> dict[str, Any]:  # fmt: skip
+    """Run both benchmarks; return the report dictionary (also written by :mod:`lcmem.eval.report`)."""
+    settings = settings or EvalSettings()
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load_labelled(data_dirs)
+    detectors: list[Detector] = [LCMemDetector(bundle.model), *baselines(bundle.model)]
+    torch.manual_seed(settings.seed)
+
+    val_records, test_records = data.split("val"), data.split(settings.split)
+    val_pixels = image_cache(val_records, settings.work_size, out / "cache", threads)
+    val_pairs = reid_pairs(val_records, settings.seed)
+    val_scores = _pair_scores(detectors, val_pixels, val_pairs, settings.batch_size)
+    val_labels = np.array([p.positive for p in val_pairs])
+    thresholds = {name: threshold_at_fpr(s[~val_labels], settings.fpr) for name, s in val_scores.items()}
+
+    test_pixels = image_cache(test_records, settings.work_size, out / "cache", threads)
+    test_pairs = reid_pairs(test_records, settings.seed)
+    test_scores = _pair_scores(detectors, test_pixels, test_pairs, settings.batch_size)
+    labels = np.array([p.positive for p in test_pairs])
+    datasets = np.array([p.dataset for p in test_pairs])
+    copy = _copy_recall(detectors, test_records, copy_images(test_records, settings.copy_per_dataset, settings.seed),
+                        thresholds, settings)  # fmt: skip
+
+    report: dict[str, Any] = {"detectors": {}, "model": _model_summary(bundle), "settings": settings.__dict__}
+    for detector in detectors:
+        scores = test_scores[detector.name]
+        reid = {"pooled": _reid_metrics(scores, labels, settings.n_boot)}
+        for dataset in sorted(set(datasets.tolist())):
+            mask = datasets == dataset
+            reid[dataset] = _reid_metrics(scores[mask], labels[mask], settings.n_boot)
+        report["detectors"][detector.name] = {
+            "reid": reid, "copy": copy[detector.name], "threshold": thresholds[detector.name],
+            "copy_mean_recall": float(np.mean([c["recall"] for t in copy[detector.name].values() for c in t.values()])),
+        }  # fmt: skip
+    report["curves"] = {name: {"scores": s.tolist(), "labels": labels.tolist()} for name, s in test_scores.items()}
+    report["n_images"] = {"val": len(val_records), settings.split: len(test_records)}
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+def _model_summary(bundle: Bundle) -> dict[str, Any]:
+    config = bundle.config
+    return {"name": config.name, "checksum": config.checksum, "backbone": config.backbone,
+            "image_size": config.image_size, "path": str(bundle.path), "metrics": config.metrics}  # fmt: skip

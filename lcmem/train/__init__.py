@@ -1,0 +1,1 @@
+"""Training: labelled data, pair sampling, augmentations, the LCMem loss, the VAE and both stages."""

@@ -1,0 +1,49 @@
+"""Named training recipes: ``cpu`` (the bundled default model) and ``paper`` (the LCMem configuration).
+
+``paper`` is for machines with a GPU: ConvNeXt-Tiny with a stride-4 stem on 512×512 images through a Stable
+Diffusion VAE (give its folder or hub id with ``--vae``), stage 1 at batch 512 and lr 5e-4 with patience 25,
+stage 2 at batch 64 and lr 8e-5 for at most 20 epochs with patience 5 and the official augmentations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from lcmem.train.stages import StageConfig
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Architecture and both stages' settings."""
+
+    backbone: str
+    image_size: int
+    stem_stride: int
+    stage1: StageConfig
+    stage2: StageConfig
+
+
+RECIPES = {
+    "cpu": Recipe(
+        backbone="atto", image_size=128, stem_stride=2,
+        stage1=StageConfig(stage=1, batch_size=128, lr=1e-3, max_epochs=200, steps_per_epoch=40, patience=10,
+                           max_minutes=20.0),
+        stage2=StageConfig(stage=2, batch_size=48, lr=3e-4, max_epochs=100, steps_per_epoch=30, patience=6,
+                           max_minutes=40.0, augment="strong", copy_p=0.5, val_batches=6),
+    ),
+    "paper": Recipe(
+        backbone="tiny", image_size=512, stem_stride=4,
+        stage1=StageConfig(stage=1, batch_size=512, lr=5e-4, max_epochs=500, steps_per_epoch=365, patience=25,
+                           max_minutes=24 * 60.0, val_batches=90),
+        stage2=StageConfig(stage=2, batch_size=64, lr=8e-5, max_epochs=20, steps_per_epoch=2918, patience=5,
+                           max_minutes=24 * 60.0, augment="official", val_batches=90),
+    ),
+}  # fmt: skip
+
+
+def scaled(recipe: Recipe, **stage_overrides: float | int | str) -> Recipe:
+    """The recipe with the same overrides applied to both stages (e.g. ``max_minutes``, ``steps_per_epoch``)."""
+    if not stage_overrides:
+        return recipe
+    return replace(recipe, stage1=replace(recipe.stage1, **stage_overrides),
+                   stage2=replace(recipe.stage2, **stage_overrides))  # fmt: skip

@@ -1,0 +1,172 @@
+"""The two LCMem training stages, resumable, with early stopping on validation loss.
+
+Stage 1 trains the network on cached, normalised VAE latents (no image augmentation, as the official
+stage 1). Stage 2 starts from stage 1 and fine-tunes in image space: the frozen VAE runs on the fly and the
+second image of each pair is augmented. Each epoch ends with a validation loss on fixed, seeded batches of
+the val split; the best network is kept, and training stops after ``patience`` epochs without improvement
+or when ``max_minutes`` is spent. A checkpoint after every epoch lets an interrupted run resume.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from lcmem.model.siamese import LCMemModel
+from lcmem.train.augment import PRESETS, augment
+from lcmem.train.checkpoint import load_checkpoint, save_checkpoint
+from lcmem.train.losses import LossParts, lcmem_loss
+from lcmem.train.pixels import to_float
+from lcmem.train.sampler import PairBatch, PairSampler
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Hyper-parameters of one stage (defaults: the CPU recipe of the bundled model)."""
+
+    stage: int = 1
+    batch_size: int = 64
+    lr: float = 5e-4
+    alpha: float = 0.8
+    temperature: float = 0.07
+    max_epochs: int = 100
+    steps_per_epoch: int = 50
+    val_batches: int = 8
+    patience: int = 8
+    max_minutes: float = 30.0
+    augment: str = "strong"
+    copy_p: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class StageResult:
+    """What a stage produced: the best network's weights and the loss history."""
+
+    best_state: dict[str, torch.Tensor]
+    best_val_loss: float
+    best_epoch: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+InputFn = Callable[[PairBatch, np.random.Generator, bool], tuple[torch.Tensor, torch.Tensor]]
+
+
+def latent_inputs(latents: np.ndarray) -> InputFn:
+    """Stage-1 inputs: the cached latents of both draws (no augmentation)."""
+
+    def make(batch: PairBatch, rng: np.random.Generator, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        first = torch.from_numpy(np.asarray(latents[batch.first], dtype=np.float32))
+        second = torch.from_numpy(np.asarray(latents[batch.second], dtype=np.float32))
+        return first, second
+
+    return make
+
+
+def image_inputs(model: LCMemModel, pixels: np.ndarray, preset: str) -> InputFn:
+    """Stage-2 inputs: decoded images, the second one augmented, encoded by the frozen VAE."""
+    config = PRESETS[preset]
+
+    def make(batch: PairBatch, rng: np.random.Generator, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        first = torch.from_numpy(to_float(np.asarray(pixels[batch.first])))
+        second = torch.from_numpy(to_float(np.asarray(pixels[batch.second])))
+        second = torch.stack([augment(image, config, rng) for image in second])
+        with torch.no_grad():
+            return model.encoder(first), model.encoder(second)
+
+    return make
+
+
+def run_stage(
+    model: LCMemModel,
+    train: PairSampler,
+    val: PairSampler,
+    inputs: InputFn,
+    config: StageConfig,
+    run_dir: str | Path,
+) -> StageResult:
+    """Train ``model.network`` for one stage (resuming from ``run_dir`` if it holds a checkpoint)."""
+    network = model.network
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
+    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)
+    val_batches = [val.batch(config.batch_size, np.random.default_rng(10_000 + i)) for i in range(config.val_batches)]
+    epoch, best_val, best_epoch, spent = 0, float("inf"), -1, 0.0
+    best_state = copy.deepcopy(network.state_dict())
+    history: list[dict[str, float]] = []
+    state = load_checkpoint(run_dir)
+    if state is not None:
+        network.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        epoch, best_val, best_epoch = int(state["epoch"]), float(state["best_val"]), int(state["best_epoch"])
+        best_state, history, spent = state["best_state"], list(state["history"]), float(state["seconds"])
+        logger.info("resuming stage %d at epoch %d (best val %.4f)", config.stage, epoch, best_val)
+    started = time.perf_counter() - spent
+    while epoch < config.max_epochs and epoch - best_epoch <= config.patience:
+        if (time.perf_counter() - started) / 60 > config.max_minutes:
+            logger.info("stage %d: time budget of %.0f min reached", config.stage, config.max_minutes)
+            break
+        train_loss = _train_epoch(network, optimizer, train, inputs, config, rng, epoch)
+        val_loss, val_accuracy = _validate(network, val_batches, inputs, config)
+        epoch += 1
+        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_accuracy})
+        logger.info("stage %d epoch %d: train %.4f val %.4f acc %.3f", config.stage, epoch, train_loss, val_loss,
+                    val_accuracy)  # fmt: skip
+        if val_loss < best_val:
+            best_val, best_epoch = val_loss, epoch
+            best_state = copy.deepcopy(network.state_dict())
+        save_checkpoint(run_dir, {
+            "model": network.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(), "epoch": epoch, "best_val": best_val, "best_epoch": best_epoch,
+            "best_state": best_state, "history": history, "seconds": time.perf_counter() - started,
+            "config": asdict(config),
+        })  # fmt: skip
+    network.load_state_dict(best_state)
+    return StageResult(best_state, best_val, best_epoch, history, time.perf_counter() - started)
+
+
+def _train_epoch(network, optimizer, sampler: PairSampler, inputs: InputFn, config: StageConfig,
+                 rng: np.random.Generator, epoch: int) -> float:  # fmt: skip
+    network.train()
+    losses = []
+    bar = tqdm(range(config.steps_per_epoch), desc=f"stage {config.stage} epoch {epoch + 1}", unit="step", leave=False)
+    for _ in bar:
+        batch = sampler.batch(config.batch_size, rng)
+        x1, x2 = inputs(batch, rng, True)
+        parts = _loss(network, x1, x2, batch, config)
+        optimizer.zero_grad(set_to_none=True)
+        parts.total.backward()
+        optimizer.step()
+        losses.append(float(parts.total.detach()))
+        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", acc=f"{parts.accuracy:.2f}")
+    return float(np.mean(losses))
+
+
+def _validate(network, batches: list[PairBatch], inputs: InputFn, config: StageConfig) -> tuple[float, float]:
+    network.eval()
+    rng = np.random.default_rng(12_345)
+    losses, accuracies = [], []
+    with torch.no_grad():
+        for batch in batches:
+            x1, x2 = inputs(batch, rng, False)
+            parts = _loss(network, x1, x2, batch, config)
+            losses.append(float(parts.total))
+            accuracies.append(parts.accuracy)
+    return float(np.mean(losses)), float(np.mean(accuracies))
+
+
+def _loss(network, x1: torch.Tensor, x2: torch.Tensor, batch: PairBatch, config: StageConfig) -> LossParts:
+    return lcmem_loss(network, network.embed(x1), network.embed(x2), batch.domains, config.alpha, config.temperature)
