@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from lcmem import __version__
-from lcmem.cli import evaluate, import_checkpoint, info, init_bundle, project, scan, train
+from lcmem.cli import dataset, evaluate, import_checkpoint, info, init_bundle, project, scan, train
 from lcmem.errors import Cancelled, LCMemError
 
-COMMANDS = (scan, project, train, evaluate, info, import_checkpoint, init_bundle)
+COMMANDS = (scan, project, train, evaluate, dataset, info, import_checkpoint, init_bundle)
 
 
 def build_parser() -> argparse.ArgumentParser:
