@@ -1,11 +1,99 @@
-"""``lcmem-review [P.lcmem] [--screenshot OUT.png]``: start the desktop app."""
+"""``lcmem-review [P.lcmem] [--screenshot OUT.png]``: start the desktop app, or render it to a PNG and exit.
+
+Start-up imports Qt, SQLAlchemy, NumPy and pydicom only; torch, diffusers and FAISS load on the worker when a
+scan starts. ``--screenshot`` runs offscreen with throwaway settings, opens the project (read-only if it is
+in use), shows the review screen with its first pair (or the screen named by ``--screen``), waits until every
+image is decoded, saves the window as a PNG and exits 0.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
+
+SCREENS = ("review", "sources", "calibration", "start")
 
 
-def main() -> int:
-    """Entry point (to be completed by the app work)."""
-    print("lcmem-review: the desktop app is not built yet", file=sys.stderr)
-    return 1
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    parser = argparse.ArgumentParser(prog="lcmem-review", description="LCMem Review: the desktop review app")
+    parser.add_argument("project", nargs="?", type=Path, help="a .lcmem review project to open")
+    parser.add_argument("--screenshot", type=Path, metavar="OUT.png", help="render the window to a PNG and exit")
+    parser.add_argument("--screen", choices=SCREENS, default=None, help="which screen --screenshot shows")
+    parser.add_argument("--size", default="1440x900", help="window size for --screenshot (WIDTHxHEIGHT)")
+    parser.add_argument("--verbose", action="store_true", help="log debug messages")
+    return parser
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr (no patient data is ever logged; paths only at debug level)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def take_screenshot(window: MainWindow, out: Path, screen: str, size: str) -> int:
+    """Show ``screen`` of ``window`` at ``size``, wait for images, save a PNG; return the exit code."""
+    from app.main_window import CALIBRATION_TAB, REVIEW_TAB, SOURCES_TAB
+
+    width, height = (int(v) for v in size.lower().split("x"))
+    window.resize(width, height)
+    window.show()
+    if screen == "start" or window.project is None:
+        window.show_start()
+    else:
+        window.tabs.setCurrentIndex(
+            {"review": REVIEW_TAB, "sources": SOURCES_TAB, "calibration": CALIBRATION_TAB}[screen]
+        )
+    window.wait_until_idle()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(out), "PNG"):
+        logger.error("could not write %s", out)
+        return 1
+    logger.info("screenshot written to %s", out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("LCMem Review")
+    app.setOrganizationName("LCMem")
+    with tempfile.TemporaryDirectory(prefix="lcmem-review-") as scratch:
+        settings = AppSettings(Path(scratch) / "settings.ini" if args.screenshot else None)
+        window = MainWindow(settings, inline_images=bool(args.screenshot))
+        if args.screenshot:
+            window.ask_read_only = lambda _reason: True  # type: ignore[method-assign]
+        if args.project is not None and not window.open_project(args.project) and args.screenshot:
+            return 1
+        if args.screenshot:
+            code = take_screenshot(window, args.screenshot, args.screen or "review", args.size)
+            window.close()
+            return code
+        window.show()
+        return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

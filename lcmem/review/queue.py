@@ -2,7 +2,7 @@
 
 The app renders it and forwards keys to it; tests drive it directly. Every decision goes straight to the
 project (durable on return). The list is fixed when the queue is (re)loaded, so deciding a pair never makes
-the cursor jump, even under an "undecided" filter.
+the cursor jump, even under an "undecided" filter; its rows are read a page at a time (:class:`PairPages`).
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from lcmem.errors import ProjectError
+from lcmem.review.pages import PairPages
 from lcmem.store.project import Project
-from lcmem.store.queries import PairFilter, count_pairs, current_scan_id, list_pairs
+from lcmem.store.queries import PairFilter
 from lcmem.store.types import CLEARED, DECISIONS, PairRow
 
 
 @dataclass(frozen=True)
 class _UndoStep:
-    index: int
+    row: PairRow
     previous: str | None
+    previous_reviewer: str | None
 
 
 class ReviewQueue:
@@ -38,17 +40,15 @@ class ReviewQueue:
         self.reviewer = reviewer
         self.pair_filter = pair_filter or PairFilter()
         self.model_checksum = model_checksum
-        self.rows: list[PairRow] = []
+        self.rows = PairPages(project, self.pair_filter)
         self.index = 0
         self._undo: list[_UndoStep] = []
-        self.reload()
 
     def reload(self, pair_filter: PairFilter | None = None) -> None:
         """Read the pair list again (after a scan, or with a new filter); keeps the cursor in range."""
         if pair_filter is not None:
             self.pair_filter = pair_filter
-        total = count_pairs(self.project, self.pair_filter) if current_scan_id(self.project) is not None else 0
-        self.rows = list_pairs(self.project, self.pair_filter, 0, max(total, 1))
+        self.rows = PairPages(self.project, self.pair_filter)
         self.index = min(self.index, max(len(self.rows) - 1, 0))
 
     def __len__(self) -> int:
@@ -57,7 +57,7 @@ class ReviewQueue:
     @property
     def current(self) -> PairRow | None:
         """The pair under the cursor, or ``None`` for an empty list."""
-        return self.rows[self.index] if self.rows else None
+        return self.rows.get(self.index) if self.rows else None
 
     def go_to(self, index: int) -> PairRow | None:
         """Move the cursor (clamped to the list)."""
@@ -91,7 +91,7 @@ class ReviewQueue:
         self.project.set_decision(
             row.key, decision, self.reviewer, note=note, score=row.score, model_checksum=self.model_checksum
         )
-        self._undo.append(_UndoStep(self.index, row.decision))
+        self._undo.append(_UndoStep(row, row.decision, row.reviewer))
         self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
         return self.next()
 
@@ -101,13 +101,21 @@ class ReviewQueue:
         return bool(self._undo)
 
     def undo(self) -> PairRow | None:
-        """Restore the pair decided last to what it was before, and put the cursor on it."""
+        """Restore the pair decided last to what it was before, and put the cursor on it.
+
+        The pair is found by its candidate id, so an undo after :meth:`reload` (another filter or order) still
+        restores the right pair; if the list no longer shows it, the cursor stays where it is.
+        """
         if not self._undo:
             return self.current
         step = self._undo.pop()
-        row = self.rows[step.index]
+        row = step.row
         self.project.set_decision(
             row.key, step.previous or CLEARED, self.reviewer, score=row.score, model_checksum=self.model_checksum
         )
-        self.rows[step.index] = replace(row, decision=step.previous)
-        return self.go_to(step.index)
+        index = self.rows.index_of(row.candidate_id)
+        if index is None:
+            return self.current
+        shown = self.rows.get(index) or row
+        self.rows[index] = replace(shown, decision=step.previous, reviewer=step.previous_reviewer)
+        return self.go_to(index)

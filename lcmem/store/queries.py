@@ -7,9 +7,10 @@ joins, so a table of 10^5 pairs is read a screenful at a time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Alias, Row, Select, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from lcmem.io.types import FileProblem
@@ -42,13 +43,20 @@ def current_scan_id(project: Project) -> int | None:
     return None if partial is None else int(partial)
 
 
-def _pairs_query(scan_id: int, pair_filter: PairFilter) -> Select:
+def _pairs_query(scan_id: int, pair_filter: PairFilter, *, ids_only: bool = False) -> Select:
+    """The pairs of a scan under a filter; with ``ids_only``, just their candidate ids, joining only what the
+    filter and the order need (a 10^5-row snapshot then costs a fraction of the full query)."""
     synthetic = images.alias("synthetic")
     real = images.alias("real")
-    joined = (
-        candidates.join(synthetic, synthetic.c.id == candidates.c.synthetic_image_id)
-        .join(real, real.c.id == candidates.c.real_image_id)
-        .outerjoin(
+    need_paths = not ids_only or bool(pair_filter.text) or pair_filter.sort in ("synthetic", "real")
+    need_decisions = not ids_only or pair_filter.status != "all" or pair_filter.sort == "decision"
+    joined = candidates
+    if need_paths:
+        joined = joined.join(synthetic, synthetic.c.id == candidates.c.synthetic_image_id).join(
+            real, real.c.id == candidates.c.real_image_id
+        )
+    if need_decisions:
+        joined = joined.outerjoin(
             decisions,
             and_(
                 decisions.c.synthetic_sha256 == candidates.c.synthetic_sha256,
@@ -57,7 +65,8 @@ def _pairs_query(scan_id: int, pair_filter: PairFilter) -> Select:
                 decisions.c.real_frame == candidates.c.real_frame,
             ),
         )
-    )
+    if ids_only:
+        return _filter_and_order(select(candidates.c.id).select_from(joined), scan_id, pair_filter, synthetic, real)
     query = select(
         candidates.c.id,
         candidates.c.synthetic_sha256,
@@ -74,6 +83,10 @@ def _pairs_query(scan_id: int, pair_filter: PairFilter) -> Select:
         decisions.c.reviewer,
         decisions.c.decided_at,
     ).select_from(joined)
+    return _filter_and_order(query, scan_id, pair_filter, synthetic, real)
+
+
+def _filter_and_order(query: Select, scan_id: int, pair_filter: PairFilter, synthetic: Alias, real: Alias) -> Select:
     conditions: list[ColumnElement[bool]] = [candidates.c.scan_id == scan_id]
     status = pair_filter.status
     if status == "undecided":
@@ -109,22 +122,67 @@ def list_pairs(
     query = _pairs_query(scan_id, pair_filter or PairFilter()).offset(offset).limit(limit)
     with project.connect() as conn:
         rows = conn.execute(query).all()
-    return [
-        PairRow(
-            r.id,
-            PairKey(r.synthetic_sha256, r.synthetic_frame, r.real_sha256, r.real_frame),
-            r.synthetic_path,
-            r.real_path,
-            r.rank,
-            r.score,
-            r.decision,
-            r.reviewer,
-            r.decided_at,
-            r.synthetic_patient,
-            r.real_patient,
+    return [_pair_row(r) for r in rows]
+
+
+def _pair_row(r: Row) -> PairRow:
+    return PairRow(
+        r.id,
+        PairKey(r.synthetic_sha256, r.synthetic_frame, r.real_sha256, r.real_frame),
+        r.synthetic_path,
+        r.real_path,
+        r.rank,
+        r.score,
+        r.decision,
+        r.reviewer,
+        r.decided_at,
+        r.synthetic_patient,
+        r.real_patient,
+    )
+
+
+def list_pair_ids(project: Project, pair_filter: PairFilter | None = None) -> list[int]:
+    """The candidate ids of every pair of the current scan under ``pair_filter``, in its order.
+
+    Ids are cheap to hold for 10^5-10^6 pairs; a paged view keeps this snapshot and reads rows with
+    :func:`get_pairs`, so deciding a pair never shifts the pages of an "undecided" list.
+    """
+    scan_id = current_scan_id(project)
+    if scan_id is None:
+        return []
+    query = _pairs_query(scan_id, pair_filter or PairFilter(), ids_only=True)
+    with project.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def get_pairs(project: Project, candidate_ids: Sequence[int]) -> dict[int, PairRow]:
+    """The pairs with these candidate ids, by id; ids no longer in the current scan are absent."""
+    scan_id = current_scan_id(project)
+    if scan_id is None or not candidate_ids:
+        return {}
+    query = _pairs_query(scan_id, PairFilter()).where(candidates.c.id.in_(list(candidate_ids)))
+    with project.connect() as conn:
+        return {r.id: _pair_row(r) for r in conn.execute(query)}
+
+
+def synthetic_candidates(project: Project, pair: PairRow) -> list[PairRow]:
+    """Every candidate of the current scan for the synthetic image (file and frame) of ``pair``, rank 1 first."""
+    scan_id = current_scan_id(project)
+    if scan_id is None:
+        return []
+    key = pair.key
+    query = (
+        _pairs_query(scan_id, PairFilter())
+        .where(
+            candidates.c.synthetic_sha256 == key.synthetic_sha256,
+            candidates.c.synthetic_frame == key.synthetic_frame,
         )
-        for r in rows
-    ]
+        .order_by(None)
+        .order_by(candidates.c.rank, candidates.c.id)
+    )
+    with project.connect() as conn:
+        rows = [_pair_row(r) for r in conn.execute(query)]
+    return [r for r in rows if r.synthetic_path == pair.synthetic_path]
 
 
 def count_pairs(project: Project, pair_filter: PairFilter | None = None) -> int:

@@ -59,3 +59,16 @@ def test_navigation_is_clamped(scanned_project: Project) -> None:
     assert queue.index == len(queue) - 1
     queue.next()
     assert queue.index == len(queue) - 1
+
+
+def test_undo_after_a_reload_restores_the_pair_that_was_decided(scanned_project: Project) -> None:
+    queue = ReviewQueue(scanned_project, "ana")
+    decided = queue.current
+    queue.decide("accept")
+    queue.reload(PairFilter(sort="real", descending=False))
+    queue.go_to(0)
+    other = queue.current
+    queue.undo()
+    assert scanned_project.decision(decided.key) is None
+    assert other.key == decided.key or scanned_project.decision(other.key) is None
+    assert queue.current.candidate_id == decided.candidate_id and queue.current.decision is None

@@ -1,0 +1,95 @@
+"""The demo project from the start screen: where to put it, then images, project and model made on a worker.
+
+The images come from :mod:`lcmem.review.demo`; the model is an untrained, seeded bundle made once in the
+app's data folder (torch is imported on the worker, only then). The main window opens the project and runs
+its first scan with that model, so a first-time user sees the whole workflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+
+from app.workers import TaskRunner
+from lcmem.errors import Cancelled
+from lcmem.progress import CancelToken, Progress
+from lcmem.review.demo import DEMO_BUNDLE_NAME, create_demo_project, ensure_demo_bundle
+
+logger = logging.getLogger(__name__)
+
+DEMO_TOP_K = 5
+
+
+def choose_demo_folder(parent: QWidget, default: Path) -> Path | None:
+    """Ask where the demo goes: the app's data folder (default) or a folder the user picks."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("Demo project")
+    box.setText(
+        "The demo generates about 80 images (radiograph-like PNGs and CT-like DICOM, with planted copies), "
+        "creates a project over them and scans it with an untrained model that finds exact copies only."
+    )
+    box.setInformativeText(f"Put it in the app's data folder?\n{default}")
+    here = box.addButton("Use the app's data folder", QMessageBox.ButtonRole.AcceptRole)
+    pick = box.addButton("Choose a folder…", QMessageBox.ButtonRole.ActionRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    if box.clickedButton() is here:
+        return default
+    if box.clickedButton() is pick:
+        chosen = QFileDialog.getExistingDirectory(parent, "Folder for the demo project")
+        return Path(chosen) / "lcmem-demo" if chosen else None
+    return None
+
+
+class DemoLauncher(QObject):
+    """Makes the demo's images, project and model on a worker, with a progress dialog.
+
+    Signals:
+        ready(project_path, bundle_path): both exist; open the project and scan it with the bundle.
+        failed(message): it could not be made.
+    """
+
+    ready = Signal(object, object)
+    failed = Signal(str)
+
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.parent_widget = parent
+
+    def start(self, folder: Path, models_folder: Path) -> None:
+        """Make the demo under ``folder`` and the model under ``models_folder``."""
+        dialog = QProgressDialog("Generating the demo images…", "Cancel", 0, 0, self.parent_widget)
+        dialog.setWindowTitle("Demo project")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        dialog.show()
+
+        def run(progress: Progress, cancel: CancelToken) -> tuple[Path, Path]:
+            project = create_demo_project(folder, progress=progress, cancel=cancel)
+            progress(0, 0, "making the untrained demo model (once)")
+            bundle = ensure_demo_bundle(models_folder / DEMO_BUNDLE_NAME)
+            return project, bundle
+
+        def progressed(done: int, total: int, text: str) -> None:
+            dialog.setLabelText(text[:1].upper() + text[1:] + "…")
+            dialog.setMaximum(max(total, 0))
+            dialog.setValue(min(done, total) if total else 0)
+
+        def failed(error: BaseException) -> None:
+            if not isinstance(error, Cancelled):
+                logger.error("the demo could not be made", exc_info=error)
+                self.failed.emit(f"The demo could not be made: {error}")
+
+        handle = self.runner.start(
+            run,
+            "demo",
+            on_progress=progressed,
+            on_success=lambda result: self.ready.emit(*result),
+            on_failure=failed,
+            on_finished=dialog.close,
+        )
+        dialog.canceled.connect(handle.cancel)

@@ -1,0 +1,414 @@
+"""The review screen: filters, the pair table and the compare view, driven from the keyboard.
+
+It renders a :class:`lcmem.review.queue.ReviewQueue` (the Qt-free presenter) and forwards keys to it: a
+decision goes to the project at once (durable when ``decide`` returns), its row is repainted, and the cursor
+moves on. Keys are looked up in :mod:`app.keys` whether the focus is on the table, a pane or the screen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.compare_view import CompareView
+from app.image_loader import ImageLoader
+from app.keys import PRESET_ACTIONS, Action, action_for, cheat_sheet_html, label_of
+from app.pair_table import COLUMNS, DECISION_TEXT, SCORE, THUMB_SIZE, PairTableModel
+from app.thumbnails import ThumbnailProvider
+from lcmem.errors import ProjectError
+from lcmem.review.queue import ReviewQueue
+from lcmem.store.queries import PairFilter
+from lcmem.store.types import PairRow
+
+logger = logging.getLogger(__name__)
+
+STATUS_CHOICES = (
+    ("All pairs", "all"),
+    ("Undecided", "undecided"),
+    ("Accepted (memorized)", "accept"),
+    ("Rejected (not a match)", "reject"),
+    ("Unsure", "unsure"),
+    ("Decided", "decided"),
+)
+
+
+class KeysDialog(QDialog):
+    """The ``?`` cheat sheet: every key and mouse gesture of the review screen."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Review keys")
+        text = QTextBrowser()
+        text.setHtml(cheat_sheet_html())
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        close = QPushButton("Close (Esc)")
+        close.clicked.connect(self.hide)
+        layout.addWidget(close)
+        self.resize(560, 620)
+
+
+class ReviewView(QWidget):
+    """Filters and table on the left, the compare view on the right, decision buttons above.
+
+    Signals:
+        decided(before, after): a pair's decision changed from ``before`` to ``after`` ("" for undecided), by a
+            decision or an undo; counts and calibration may change.
+        message(str): a short text for the status bar.
+    """
+
+    decided = Signal(str, str)
+    message = Signal(str)
+
+    def __init__(self, loader: ImageLoader, thumbnails: ThumbnailProvider | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.queue: ReviewQueue | None = None
+        self.threshold = 0.5
+        self.threshold_note = "default, not calibrated"
+        self.model = PairTableModel(thumbnails, self.threshold, self)
+        self.table = QTableView()
+        self.compare = CompareView(loader, thumbnails)
+        self.status = QComboBox()
+        self.use_min_score = QCheckBox("Score ≥")
+        self.min_score = QDoubleSpinBox()
+        self.search = QLineEdit()
+        self.count = QLabel()
+        self.keys_dialog = KeysDialog(self)
+        self.buttons: dict[Action, QPushButton] = {}
+        self._moving = False
+        self._changes: list[tuple[str, str]] = []
+        self._build()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        for widget in (self.table, self.table.viewport(), self.compare.strip, *self.compare.canvases.values()):
+            widget.installEventFilter(self)
+        for canvas in self.compare.canvases.values():
+            canvas.viewport().installEventFilter(self)
+        self.compare.candidateChosen.connect(self._candidate_chosen)
+        self.compare.message.connect(self.message)
+
+    def _build(self) -> None:
+        for label, value in STATUS_CHOICES:
+            self.status.addItem(label, value)
+        self.status.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.status.setMinimumContentsLength(10)
+        self.status.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self.min_score.setRange(0.0, 1.0)
+        self.min_score.setSingleStep(0.05)
+        self.min_score.setDecimals(2)
+        self.min_score.setValue(0.5)
+        self.use_min_score.toggled.connect(lambda _on: self.apply_filter())
+        self.min_score.valueChanged.connect(lambda _v: self.use_min_score.isChecked() and self.apply_filter())
+        self.search.setPlaceholderText("File name contains…")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(self.apply_filter)
+        filters = QHBoxLayout()
+        for widget in (QLabel("Show"), self.status, self.use_min_score, self.min_score, self.search):
+            filters.addWidget(widget)
+        filters.addWidget(self.count, 1, Qt.AlignmentFlag.AlignRight)
+
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE + 6)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((THUMB_SIZE + 26, THUMB_SIZE + 26, 64, 48, 96, 190, 130, 130)):
+            self.table.setColumnWidth(column, width)
+        header.setStretchLastSection(True)
+        header.setSortIndicator(SCORE, Qt.SortOrder.DescendingOrder)
+        self.table.setSortingEnabled(True)
+        self.model.sortRequested.connect(self._sort_requested)
+        self.table.selectionModel().currentRowChanged.connect(self._row_chosen)
+
+        actions = QHBoxLayout()
+        for action, text in (
+            (Action.ACCEPT, "Memorized"),
+            (Action.REJECT, "Not a match"),
+            (Action.UNSURE, "Unsure"),
+            (Action.SKIP, "Skip"),
+            (Action.UNDO, "Undo"),
+            (Action.PREVIOUS, "Previous"),
+            (Action.NEXT, "Next"),
+            (Action.HELP, "Keys"),
+        ):
+            key = label_of(action).split(" ")[0]
+            button = QPushButton(f"{text}  {key}")
+            button.setToolTip(f"{action.value.capitalize()} ({label_of(action)})")
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 18)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(lambda _c=False, a=action: self.trigger(a))
+            self.buttons[action] = button
+            actions.addWidget(button)
+        self.buttons[Action.ACCEPT].setStyleSheet("QPushButton { color: #a1121e; font-weight: bold; }")
+        self.buttons[Action.REJECT].setStyleSheet("QPushButton { color: #1b6b2f; font-weight: bold; }")
+
+        pairs = QWidget()
+        pairs_layout = QVBoxLayout(pairs)
+        pairs_layout.setContentsMargins(0, 0, 0, 0)
+        pairs_layout.addLayout(filters)
+        pairs_layout.addWidget(self.table)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(pairs)
+        left.addWidget(self.compare.metadata_panel)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
+        left.setSizes([500, 330])
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addLayout(actions)
+        right_layout.addWidget(self.compare)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([560, 840])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+    # ----- queue and filters -------------------------------------------------------------------------
+
+    def set_queue(self, queue: ReviewQueue | None) -> None:
+        """Show ``queue`` (``None``: no project), from its first pair."""
+        self.queue = queue
+        self._changes = []
+        self.compare.set_project(queue.project if queue else None)
+        read_only = queue is None or queue.project.read_only
+        for action in (Action.ACCEPT, Action.REJECT, Action.UNSURE, Action.UNDO):
+            self.buttons[action].setEnabled(not read_only)
+        self.model.set_queue(queue)
+        if queue is not None:
+            queue.go_to(0)
+        self._update_count()
+        self.show_current()
+
+    def current_filter(self) -> PairFilter:
+        """The filter the controls describe (sort as last chosen)."""
+        sort, descending = ("score", True)
+        if self.queue is not None:
+            sort, descending = self.queue.pair_filter.sort, self.queue.pair_filter.descending
+        return PairFilter(
+            status=self.status.currentData(),
+            min_score=self.min_score.value() if self.use_min_score.isChecked() else None,
+            text=self.search.text().strip(),
+            sort=sort,
+            descending=descending,
+        )
+
+    def apply_filter(self, pair_filter: PairFilter | None = None) -> None:
+        """Reload the queue under the filter of the controls (or ``pair_filter``) and go to its first pair."""
+        if self.queue is None:
+            return
+        self.queue.reload(pair_filter or self.current_filter())
+        self.queue.go_to(0)
+        self.model.set_queue(self.queue)
+        self._update_count()
+        self.show_current()
+
+    def reload(self) -> None:
+        """Read the pairs again with the same filter (after a scan), keeping the cursor where it can."""
+        if self.queue is None:
+            return
+        index = self.queue.index
+        self.queue.reload()
+        self.model.set_queue(self.queue)
+        self.queue.go_to(index)
+        self._update_count()
+        self.show_current()
+
+    def _sort_requested(self, key: str, descending: bool) -> None:
+        if self.queue is None:
+            return
+        current = self.queue.pair_filter
+        if (current.sort, current.descending) != (key, descending):
+            self.apply_filter(replace(self.current_filter(), sort=key, descending=descending))
+
+    def set_threshold(self, threshold: float, note: str) -> None:
+        """The flag threshold in use and how it was set (``calibrated …`` or ``default, not calibrated``)."""
+        self.threshold, self.threshold_note = threshold, note
+        self.model.set_threshold(threshold)
+        self.compare.set_verdict(self._verdict(self.queue.current if self.queue else None))
+
+    def _update_count(self) -> None:
+        total = len(self.queue) if self.queue else 0
+        self.count.setText(f"{total:,} pair{'s' if total != 1 else ''}")
+
+    # ----- cursor --------------------------------------------------------------------------------------
+
+    def show_current(self) -> None:
+        """Select the queue's current row in the table and show its pair."""
+        queue = self.queue
+        current = queue.current if queue else None
+        if queue is not None and current is not None:
+            self._moving = True
+            index = self.model.index(queue.index, 0)
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
+            self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+            self._moving = False
+            following = queue.rows.get(queue.index + 1) if queue.index + 1 < len(queue) else None
+            self.compare.show_pair(current, following, self._verdict(current))
+        else:
+            self.compare.show_pair(None)
+
+    def _verdict(self, row: PairRow | None) -> str:
+        if row is None:
+            return ""
+        side = "at or above" if row.score >= self.threshold else "below"
+        decision = DECISION_TEXT.get(row.decision or "", "")
+        decided = f"<b>{decision}</b>" + (f" by {row.reviewer}" if row.reviewer else "") if decision else "undecided"
+        total = len(self.queue) if self.queue else 0
+        position = f"pair {self.queue.index + 1:,} of {total:,}" if self.queue else ""
+        return (
+            f"<b>Score {row.score:.3f}</b> (rank {row.rank} for this synthetic image) · {side} the threshold "
+            f"{self.threshold:.2f} ({self.threshold_note}) · Decision: {decided} · {position}"
+        )
+
+    def _row_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._moving or self.queue is None or not current.isValid():
+            return
+        self.queue.go_to(current.row())
+        self.show_current()
+
+    def _candidate_chosen(self, row: PairRow) -> None:
+        if self.queue is None:
+            return
+        index = self.queue.rows.index_of(row.candidate_id)
+        if index is None:
+            self.message.emit("That candidate is hidden by the current filter; choose 'All pairs' to review it")
+            return
+        self.queue.go_to(index)
+        self.show_current()
+
+    # ----- actions ---------------------------------------------------------------------------------------
+
+    def trigger(self, action: Action) -> None:
+        """Do what a key or button asks."""
+        if action in (Action.ACCEPT, Action.REJECT, Action.UNSURE):
+            self.decide(action.value)
+        elif action is Action.SKIP:
+            self._move(lambda q: q.skip())
+        elif action is Action.NEXT:
+            self._move(lambda q: q.next())
+        elif action is Action.PREVIOUS:
+            self._move(lambda q: q.previous())
+        elif action is Action.UNDO:
+            self.undo()
+        elif action is Action.HELP:
+            self.keys_dialog.setVisible(not self.keys_dialog.isVisible())
+        else:
+            self._view_action(action)
+
+    def _view_action(self, action: Action) -> None:
+        if action in PRESET_ACTIONS:
+            self.compare.apply_preset(PRESET_ACTIONS.index(action) + 1)
+        elif action is Action.FILE_WINDOW:
+            self.compare.file_window()
+        elif action is Action.DIFFERENCE:
+            self.compare.toggle_difference()
+        elif action is Action.LINK:
+            self.compare.toggle_link()
+        elif action is Action.FIT:
+            self.compare.fit()
+        elif action is Action.FLICKER:
+            self.compare.set_flicker(True)
+
+    def _move(self, step: Callable[[ReviewQueue], object]) -> None:
+        if self.queue is None or not len(self.queue):
+            return
+        step(self.queue)
+        self.show_current()
+
+    def decide(self, decision: str) -> None:
+        """Record ``decision`` on the current pair and move to the next one."""
+        current = self.queue.current if self.queue is not None else None
+        if self.queue is None or current is None:
+            return
+        index = self.queue.index
+        try:
+            self.queue.decide(decision)
+        except ProjectError as exc:
+            self.message.emit(str(exc))
+            return
+        self._changes.append((current.decision or "", decision))
+        self.model.row_changed(index)
+        self.show_current()
+        self.decided.emit(current.decision or "", decision)
+
+    def undo(self) -> None:
+        """Undo the last decision of this session."""
+        if self.queue is None or not self.queue.can_undo:
+            self.message.emit("Nothing to undo")
+            return
+        try:
+            self.queue.undo()
+        except ProjectError as exc:
+            self.message.emit(str(exc))
+            return
+        before, after = self._changes.pop() if self._changes else ("", "")
+        self.model.row_changed(self.queue.index)
+        self.show_current()
+        self.decided.emit(after, before)
+
+    # ----- keys ------------------------------------------------------------------------------------------
+
+    def handle_key(self, event: QKeyEvent) -> bool:
+        """Act on a key press or release from the keymap; return whether it was used."""
+        action = action_for(event)
+        if action is None:
+            return False
+        if event.type() == QEvent.Type.KeyRelease:
+            if action is Action.FLICKER and not event.isAutoRepeat():
+                self.compare.set_flicker(False)
+                return True
+            return action is Action.FLICKER
+        if event.isAutoRepeat() and action in (Action.FLICKER, Action.DIFFERENCE, Action.LINK, Action.HELP):
+            return True
+        self.trigger(action)
+        return True
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Keys from the keymap; anything else goes to Qt."""
+        if not self.handle_key(event):
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        """Releasing F ends the flicker."""
+        if not self.handle_key(event):
+            super().keyReleaseEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Take keymap keys from the table and the panes before they use them (e.g. the table's type-ahead)."""
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(event, QKeyEvent):
+            return self.handle_key(event)
+        return super().eventFilter(watched, event)

@@ -1,0 +1,103 @@
+"""Calibration and export on a fixture with known labels: the expected cards, rows and privacy defaults."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from app.calibrate_view import CalibrateView
+from app.export_dialog import ExportDialog
+from app.workers import TaskRunner
+from lcmem.review.calibrate import DEFAULT_THRESHOLD, calibrate_project, latest_card
+from lcmem.store.project import Project
+from lcmem.store.queries import list_pairs
+
+CHECKSUM = "model-checksum"
+
+
+def _label(project: Project) -> list:
+    """Accept the 10 best pairs, reject the other 11 (the known labels)."""
+    rows = list_pairs(project)
+    for row in rows[:10]:
+        project.set_decision(row.key, "accept", "ana", score=row.score)
+    for row in rows[10:]:
+        project.set_decision(row.key, "reject", "ana", score=row.score)
+    return rows
+
+
+def test_the_default_threshold_is_shown_as_not_calibrated_until_there_are_enough_labels(qtbot, scanned) -> None:
+    view = CalibrateView()
+    qtbot.addWidget(view)
+    view.set_project(scanned, CHECKSUM)
+    assert "default (not calibrated)" in view.summary.text() and f"{DEFAULT_THRESHOLD:.2f}" in view.summary.text()
+    assert "needs at least 10 of each" in view.labels.text()
+    assert not view.save.isEnabled()
+    assert not view.histogram.has_data() and not view.roc.has_data()
+
+
+def test_calibration_saves_the_expected_card(qtbot, scanned) -> None:
+    rows = _label(scanned)
+    view = CalibrateView()
+    qtbot.addWidget(view)
+    saved = []
+    view.cardSaved.connect(saved.append)
+    view.set_project(scanned, CHECKSUM)
+    assert "<b>10</b> memorized" in view.labels.text() and "<b>11</b> not a" in view.labels.text()
+    assert view.histogram.accepted.sum() == 10 and view.histogram.rejected.sum() == 11
+    assert view.roc.has_data() and view.pr.has_data()
+    assert view.save.isEnabled()
+    view.target.setValue(0.99)
+    card = view.save_card()
+    assert saved == [card]
+    assert card.rule == "target_recall" and card.n_accepted == 10 and card.n_rejected == 11
+    assert card.threshold == pytest.approx(min(r.score for r in rows[:10]))
+    assert latest_card(scanned, CHECKSUM) == card
+    assert "calibrated" in view.summary.text() and "not calibrated" not in view.summary.text()
+    view.by_precision.setChecked(True)
+    view.target.setValue(1.0)
+    assert "threshold" in view.preview.text()
+
+
+def _export(qtbot, project: Project, out: Path, card, *, everything=False, ids=False, confirm=True) -> list[dict]:
+    dialog = ExportDialog(project, TaskRunner(1, inline=True), card, CHECKSUM)
+    qtbot.addWidget(dialog)
+    dialog.path.setText(str(out))
+    dialog.everything.setChecked(everything)
+    dialog.patient_ids.setChecked(ids)
+    dialog.confirm_patient_ids = lambda: confirm
+    dialog.export()
+    if not out.exists():
+        return []
+    with out.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_export_writes_the_flagged_rows_with_pseudonyms_only(qtbot, scanned, tmp_path: Path) -> None:
+    rows = _label(scanned)
+
+    card = calibrate_project(scanned, CHECKSUM, target_recall=0.99)
+    flagged = _export(qtbot, scanned, tmp_path / "flagged.csv", card)
+    assert len(flagged) == 10
+    assert {r["decision"] for r in flagged} == {"accept"} and {r["flag"] for r in flagged} == {"accepted"}
+    assert {(r["synthetic_sha256"], r["real_sha256"]) for r in flagged} == {
+        (r.key.synthetic_sha256, r.key.real_sha256) for r in rows[:10]
+    }
+    assert (tmp_path / "flagged.threshold.json").is_file()
+    text = (tmp_path / "flagged.csv").read_text(encoding="utf-8")
+    assert "PAT-SECRET" not in text and "synthetic_patient_id" not in text
+    everything = _export(qtbot, scanned, tmp_path / "all.csv", card, everything=True)
+    assert len(everything) == 21
+
+
+def test_raw_patient_ids_only_through_the_warned_opt_in(qtbot, scanned, tmp_path: Path) -> None:
+    declined = _export(qtbot, scanned, tmp_path / "declined.csv", None, everything=True, ids=True, confirm=False)
+    assert declined == [] and not (tmp_path / "declined.csv").exists()
+    dialog = ExportDialog(scanned, TaskRunner(1, inline=True), None, CHECKSUM)
+    qtbot.addWidget(dialog)
+    assert not dialog.warning.isVisibleTo(dialog)
+    dialog.patient_ids.setChecked(True)
+    assert dialog.warning.isVisibleTo(dialog)
+    with_ids = _export(qtbot, scanned, tmp_path / "ids.csv", None, everything=True, ids=True, confirm=True)
+    assert "PAT-SECRET-1" in {r["real_patient_id"] for r in with_ids}

@@ -1,0 +1,49 @@
+"""The demo generator: deterministic files, planted copies as the manifest says, CT DICOM in HU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lcmem.io import load_image
+from lcmem.review.demo import create_demo_project, generate_demo_images, read_manifest
+from lcmem.store.project import Project
+
+SMALL = dict(n_real_radiographs=10, n_patients=3, n_new_radiographs=3, n_new_ct=1)
+
+
+def test_planted_copies_are_what_the_manifest_says(tmp_path: Path) -> None:
+    demo = generate_demo_images(tmp_path, **SMALL)
+    assert len(list(demo.real.iterdir())) == 10 + 6
+    assert read_manifest(tmp_path) == list(demo.planted)
+    kinds = [p.kind for p in demo.planted]
+    assert kinds.count("exact file") == 4 and kinds.count("augmented") == 7
+    for copy in demo.planted:
+        synthetic, real = tmp_path / copy.synthetic, tmp_path / copy.real
+        if copy.kind == "exact file":
+            assert synthetic.read_bytes() == real.read_bytes()
+        elif copy.kind == "same pixels, new header":
+            assert synthetic.read_bytes() != real.read_bytes()
+            assert np.array_equal(load_image(synthetic).pixels, load_image(real).pixels)
+        else:
+            assert not np.array_equal(load_image(synthetic).pixels, load_image(real).pixels)
+
+
+def test_ct_slices_carry_hounsfield_units_and_a_soft_tissue_window(tmp_path: Path) -> None:
+    demo = generate_demo_images(tmp_path, **SMALL)
+    ct = load_image(demo.real / "patient01_slice1.dcm")
+    assert ct.meta.modality == "CT" and ct.meta.window == (40.0, 400.0)
+    assert ct.meta.patient_id == "DEMO-PATIENT-01"
+    lung = load_image(demo.real / "patient01_slice1.dcm", window=(-600, 1500))
+    assert lung.pixels.mean() > ct.pixels.mean()
+
+
+def test_the_same_seed_gives_the_same_images_and_the_project_is_made_once(tmp_path: Path) -> None:
+    first = generate_demo_images(tmp_path / "a", seed=3, **SMALL)
+    second = generate_demo_images(tmp_path / "b", seed=3, **SMALL)
+    assert (first.real / "cxr_004.png").read_bytes() == (second.real / "cxr_004.png").read_bytes()
+    path = create_demo_project(tmp_path / "c")
+    assert create_demo_project(tmp_path / "c") == path
+    with Project.open(path, read_only=True) as project:
+        assert [Path(s.path).name for s in project.sources()] == ["real", "synthetic"]
