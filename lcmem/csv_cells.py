@@ -2,15 +2,18 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read by Excel, LibreOffice
 and Google Sheets as a formula (CSV injection, OWASP); such text cells get a leading apostrophe. Numbers
-are written as numbers. Paths with commas, quotes or newlines are quoted by the ``csv`` module.
+are written as numbers. Paths with commas, quotes or newlines are quoted by the ``csv`` module. Text that
+UTF-8 cannot hold (lone surrogates, from a file name that is not UTF-8) is written with backslash escapes
+rather than failing the whole file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -25,17 +28,37 @@ def safe_cell(value: object) -> object:
     return value
 
 
+@contextlib.contextmanager
+def naming_errors(target: Path) -> Iterator[None]:
+    """Re-raise an ``OSError`` with ``target`` as its file name.
+
+    A failed ``write()`` (disk full) names no file and a failed ``mkstemp`` names the temporary one; the
+    user needs to know which output could not be written.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename == str(target) or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
+
+
 def write_csv_atomic(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     """Write a UTF-8 CSV through a temporary file renamed into place; return the number of data rows.
 
     Raises:
-        OSError: the folder cannot be written (the target is left untouched).
+        OSError: the folder cannot be written, or the disk is full (the target is left untouched); its
+            ``filename`` is the target.
     """
     target = Path(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    with naming_errors(target):
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     count = 0
     try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+        with (
+            naming_errors(target),
+            os.fdopen(handle, "w", newline="", encoding="utf-8", errors="backslashreplace") as stream,
+        ):
             writer = csv.writer(stream)
             writer.writerow(header)
             for row in rows:
@@ -59,27 +82,32 @@ class CsvStream:
 
     def __init__(self, path: str | Path, header: Sequence[str]) -> None:
         self.target = Path(path)
-        handle, self._temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
-        self._stream = os.fdopen(handle, "w", newline="", encoding="utf-8")
+        with naming_errors(self.target):
+            handle, self._temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+        self._stream = os.fdopen(handle, "w", newline="", encoding="utf-8", errors="backslashreplace")
         self._writer = csv.writer(self._stream)
-        self._writer.writerow(header)
         self.rows = 0
+        with naming_errors(self.target):
+            self._writer.writerow(header)
 
     def write(self, rows: Iterable[Sequence[object]]) -> None:
         """Append rows (cells are defused with :func:`safe_cell`)."""
-        for row in rows:
-            self._writer.writerow([safe_cell(v) for v in row])
-            self.rows += 1
+        with naming_errors(self.target):
+            for row in rows:
+                self._writer.writerow([safe_cell(v) for v in row])
+                self.rows += 1
 
     def commit(self) -> None:
         """Flush, sync and rename the file into place."""
-        self._stream.flush()
-        os.fsync(self._stream.fileno())
-        self._stream.close()
-        os.replace(self._temp, self.target)
+        with naming_errors(self.target):
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+            self._stream.close()
+            os.replace(self._temp, self.target)
 
     def discard(self) -> None:
         """Close and delete the temporary file; the target is untouched."""
-        self._stream.close()
+        with contextlib.suppress(OSError):  # after a failed write (disk full) the final flush fails again
+            self._stream.close()
         if os.path.exists(self._temp):
             os.unlink(self._temp)

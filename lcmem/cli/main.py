@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from lcmem import __version__
 from lcmem.cli import dataset, evaluate, import_checkpoint, info, init_bundle, project, scan, train
 from lcmem.errors import Cancelled, LCMemError
+from lcmem.io.reasons import describe_os_error
 
 COMMANDS = (scan, project, train, evaluate, dataset, info, import_checkpoint, init_bundle)
 
@@ -45,6 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except LCMemError as exc:
         print(f"lcmem: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # an output that cannot be written: disk full, read-only or missing folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"lcmem: error: {where}{describe_os_error(exc)}; check free disk space and write permission",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -119,8 +120,9 @@ def run_scan(args: argparse.Namespace) -> int:
 
 
 def _image_key(project: Project, role: str, path: Path, frame: int) -> tuple[str, int]:
-    resolved = str(path.resolve())
-    query = select(images.c.sha256).where(images.c.role == role, images.c.path == resolved, images.c.frame == frame)
+    """The content key of a scanned image, named as the scan found it (a link) or by where it leads."""
+    names = [os.path.abspath(path), str(path.resolve())]
+    query = select(images.c.sha256).where(images.c.role == role, images.c.path.in_(names), images.c.frame == frame)
     with project.connect() as conn:
         sha = conn.execute(query).scalar()
     if sha is None:

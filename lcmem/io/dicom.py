@@ -24,7 +24,7 @@ from lcmem.errors import ImageReadError, ImageTooLargeError, UnsupportedImageErr
 from lcmem.io.dicom_codecs import decoder_for
 from lcmem.io.dicom_frames import frame_dataset
 from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, monochrome_to_unit
-from lcmem.io.reasons import describe_os_error
+from lcmem.io.reasons import describe_exception, describe_os_error
 from lcmem.io.types import DEFAULT_MAX_PIXELS, ImageMeta, LoadedImage
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ COLOR_MODES = frozenset({"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT"
 DICOM_MARKER_TAGS = (0x00080016, 0x00080018, 0x0020000D, 0x00280010, 0x7FE00010)
 """SOP Class/Instance UID, Study Instance UID, Rows, Pixel Data: one of them makes a forced read credible."""
 
-NO_PIXELS_REASON = "DICOM file has no pixel data (e.g. a structured report, RT plan or DICOMDIR)"
+NO_PIXELS_REASON = "DICOM file has no pixel data (a structured report, RT plan or DICOMDIR, or a file cut short)"
 NOT_DICOM = "not a DICOM file"
 
 
@@ -71,7 +71,7 @@ def read_dataset(path: str | Path, *, header_only: bool = False) -> Dataset:
     except OSError as exc:
         raise ImageReadError(path, f"cannot open file: {describe_os_error(exc)}") from exc
     except Exception as exc:
-        raise ImageReadError(path, f"DICOM header is corrupt ({type(exc).__name__}: {exc})") from exc
+        raise ImageReadError(path, f"DICOM header is corrupt ({describe_exception(exc)})") from exc
     try:
         ds = dcmread(path, force=True, stop_before_pixels=header_only)
         credible = any(tag in ds for tag in DICOM_MARKER_TAGS)
@@ -173,7 +173,7 @@ def _translate_errors(path: str | Path) -> Iterator[None]:
         raise ImageReadError(path, "not enough memory to decode the pixel data") from exc
     except BaseException as exc:
         raise ImageReadError(
-            path, f"cannot decode the DICOM pixel data ({type(exc).__name__}: {exc}); the file may be corrupt"
+            path, f"cannot decode the DICOM pixel data ({describe_exception(exc)}); the file may be corrupt"
         ) from exc
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 FOLDER_ERROR = "FolderError"
 SYMLINK_LOOP = "SymlinkLoop"
 FILE_ERROR = "ImageReadError"
+SPECIAL_FILE_REASON = "not a regular file (a named pipe, socket or device); not read"
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,8 @@ def discover_images(roots: Iterable[str | Path]) -> Discovery:
     or when it has no extension and carries the DICOM preamble. Other files and hidden entries (names
     starting with ``"."``) are skipped silently. Symbolic links to folders are followed, except one that
     leads back to a folder on the current path (recorded as a ``"SymlinkLoop"`` problem). A root that is a
-    file is taken as it is, whatever its extension.
+    file is taken as it is, whatever its extension. A file or folder whose name is not valid UTF-8, and a
+    named pipe, socket or device named like an image, are recorded as problems and never opened.
 
     Args:
         roots: folders and/or files.
@@ -78,10 +81,14 @@ def discover_images(roots: Iterable[str | Path]) -> Discovery:
             kind = FILE_ERROR if path.is_symlink() else FOLDER_ERROR
             walk.add_problem(path, f"cannot open: {describe_os_error(exc)}", kind)
             continue
-        if path.is_dir():
+        if not _has_utf8_name(walk, path, stat.S_ISDIR(st.st_mode)):
+            continue
+        if stat.S_ISDIR(st.st_mode):
             _walk_folder(walk, path, ((st.st_dev, st.st_ino),))
-        else:
+        elif stat.S_ISREG(st.st_mode):
             walk.add_file(path)
+        else:
+            walk.add_problem(path, SPECIAL_FILE_REASON, FILE_ERROR)
     return Discovery(files=tuple(sorted(walk.files.values())), problems=tuple(walk.problems))
 
 
@@ -131,6 +138,8 @@ def _visit_entry(
     except OSError as exc:
         walk.add_problem(path, f"cannot read entry: {describe_os_error(exc)}", FILE_ERROR)
         return None
+    if not (is_dir or _may_be_image(path)) or not _has_utf8_name(walk, path, is_dir):
+        return None
     if is_dir:
         key = (st.st_dev, st.st_ino)
         if key in ancestors:
@@ -138,12 +147,31 @@ def _visit_entry(
             return None
         return path, (*ancestors, key)
     if not entry.is_file():
+        if has_image_extension(path):
+            walk.add_problem(path, SPECIAL_FILE_REASON, FILE_ERROR)
         return None
     if has_image_extension(path):
         walk.add_file(path)
     elif _may_be_dicom(path):
         _sniff_dicom(walk, path)
     return None
+
+
+def _has_utf8_name(walk: _Walk, path: Path, is_dir: bool) -> bool:
+    """Return whether a path is valid UTF-8; record a problem (with the bytes escaped) when it is not.
+
+    On POSIX a name may be any bytes; Python shows the invalid ones as lone surrogates, which the project
+    database and UTF-8 CSV files cannot hold, and a path that cannot be stored cannot be reviewed.
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        printable = os.fsencode(path).decode("utf-8", "backslashreplace")
+        what = "folder" if is_dir else "file"
+        reason = f"the {what} name is not valid UTF-8 (shown with \\x escapes); rename it to scan it"
+        walk.add_problem(printable, reason, FOLDER_ERROR if is_dir else FILE_ERROR)
+        return False
+    return True
 
 
 def _may_be_dicom(path: Path) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lcmem.errors import ImageReadError, ImageTooLargeError, UnsupportedImageError
-from lcmem.io.reasons import describe_os_error
+from lcmem.io.reasons import describe_exception, describe_os_error
 from lcmem.io.types import DEFAULT_MAX_PIXELS, ImageMeta, LoadedImage
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,14 @@ logger = logging.getLogger(__name__)
 GREY_MODES = frozenset({"1", "L", "LA"})
 UINT16_MAX = 65535.0
 TEXT_SNIFF_BYTES = 512
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"GIF8", "GIF"),
+)
+"""Leading bytes of the formats Pillow reads (WebP is ``RIFF....WEBP``), to tell a corrupt header from no image."""
 
 
 def load_raster(path: str | Path, frame: int | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -98,6 +106,8 @@ def _open(path: str | Path, max_pixels: int) -> Iterator[Image.Image]:
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(path, f"image is too large to decode safely ({exc})") from exc
     except OSError as exc:
+        if exc.errno is None:  # Pillow's own "OSError" for bad content, not one from the operating system
+            raise ImageReadError(path, _corrupt_reason(exc)) from exc
         raise ImageReadError(path, f"cannot open file: {describe_os_error(exc)}") from exc
     except Exception as exc:
         raise ImageReadError(path, _corrupt_reason(exc)) from exc
@@ -128,7 +138,7 @@ def _translate_decode_errors(path: str | Path) -> Iterator[None]:
 
 
 def _corrupt_reason(exc: BaseException) -> str:
-    return f"file is truncated or corrupt ({type(exc).__name__}: {exc}); re-export or re-copy it"
+    return f"file is truncated or corrupt ({describe_exception(exc)}); re-export or re-copy it"
 
 
 def _not_an_image_reason(path: str | Path) -> str:
@@ -140,6 +150,11 @@ def _not_an_image_reason(path: str | Path) -> str:
             head = f.read(TEXT_SNIFF_BYTES)
     except OSError:
         head = b""
+    signature = next((fmt for magic, fmt in SIGNATURES if head.startswith(magic)), None)
+    if signature is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        signature = "WebP"
+    if signature is not None:
+        return f"starts like a {signature} file but its header is corrupt or cut short; re-export or re-copy it"
     looks = ""
     if head and b"\x00" not in head:
         try:

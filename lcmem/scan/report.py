@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from lcmem.csv_cells import CsvStream, write_csv_atomic
+from lcmem.csv_cells import CsvStream, naming_errors, write_csv_atomic
 from lcmem.io.types import FileProblem
 from lcmem.provenance import software_versions
 from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
@@ -69,7 +69,12 @@ def write_run_record(path: str | Path, summary: ScanSummary, settings: ScanSetti
     }
     target = Path(path)
     handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(record, stream, indent=2, sort_keys=True)
-        stream.write("\n")
-    os.replace(temp, target)
+    try:
+        with naming_errors(target), os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(record, stream, indent=2, sort_keys=True)
+            stream.write("\n")
+        os.replace(temp, target)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise

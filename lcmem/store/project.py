@@ -8,14 +8,17 @@ read-only access. Source folders are only ever read.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 from filelock import FileLock, Timeout
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select
+from sqlalchemy import URL, Connection, Engine, Table, create_engine, event, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
@@ -47,11 +50,18 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _engine(path: Path, read_only: bool) -> Engine:
+def _engine(path: Path, read_only: bool, immutable: bool = False) -> Engine:
+    """An engine on the file; the name is passed whole (or percent-encoded), so ``#``, ``?`` and ``%`` are safe.
+
+    ``immutable`` (read-only only) lets SQLite read a WAL project in a folder where it cannot create the
+    ``-shm`` file (a read-only share or medium); it is used only when no ``-wal`` file holds changes.
+    """
     if read_only:
-        engine = create_engine(f"sqlite:///file:{path.as_posix()}?mode=ro&uri=true")
+        flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+        url = URL.create("sqlite", database=f"file:{quote(path.as_posix())}?{flags}", query={"uri": "true"})
     else:
-        engine = create_engine(f"sqlite:///{path.as_posix()}")
+        url = URL.create("sqlite", database=str(path))
+    engine = create_engine(url)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: object, _record: object) -> None:
@@ -64,6 +74,39 @@ def _engine(path: Path, read_only: bool) -> Engine:
         cursor.close()
 
     return engine
+
+
+def _storable_path(path: str | Path) -> str:
+    """The absolute path as stored in the project.
+
+    Raises:
+        ProjectError: the path is not valid UTF-8 (possible on Linux), so the database cannot hold it.
+    """
+    resolved = str(Path(path).resolve())
+    try:
+        resolved.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(resolved).decode("utf-8", "backslashreplace")
+        raise ProjectError(f"{shown}: the name is not valid UTF-8 (shown with \\x escapes); rename it") from None
+    return resolved
+
+
+def _needs_immutable(target: Path) -> bool:
+    """Whether a read-only open must tell SQLite the file cannot change (its folder is not writable).
+
+    Raises:
+        ProjectError: the folder is read-only and a ``-wal`` file without its ``-shm`` holds changes that
+            could only be read by writing beside the project.
+    """
+    if os.access(target.parent, os.W_OK) or Path(f"{target}-shm").exists():
+        return False
+    wal = Path(f"{target}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise ProjectError(
+            f"{target}: its folder is read-only and {wal.name} holds changes not yet merged into the project; "
+            "copy the project with that file to a folder you can write to, and open it there"
+        )
+    return True
 
 
 class Project:
@@ -86,6 +129,8 @@ class Project:
         target = Path(path).resolve()
         if target.exists():
             raise ProjectError(f"{target}: already exists; open it, or choose another name")
+        for folder in (target, *real, *synthetic):
+            _storable_path(folder)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -131,9 +176,14 @@ class Project:
                     "or open this one read-only"
                 ) from exc
             except OSError as exc:
+                if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                    raise ProjectError(
+                        f"{target}: its folder cannot be written ({exc.strerror}); open the project read-only, "
+                        "or copy it to a folder you can write to"
+                    ) from exc
                 raise ProjectError(f"{target}: cannot lock the project ({exc.strerror or exc})") from exc
         try:
-            engine = _engine(target, read_only)
+            engine = _engine(target, read_only, immutable=read_only and _needs_immutable(target))
             with engine.begin() as conn:
                 if read_only:
                     if read_version(conn) is None:
@@ -196,7 +246,7 @@ class Project:
         """Add a real or synthetic folder (stored as an absolute path; nothing is written there)."""
         if role not in ROLES:
             raise ProjectError(f"source role must be one of {ROLES}, not {role!r}")
-        path = str(Path(folder).resolve())
+        path = _storable_path(folder)
         with self.transaction() as conn:
             statement = sqlite_insert(sources).values(role=role, path=path, added_at=utc_now())
             conn.execute(statement.on_conflict_do_nothing())

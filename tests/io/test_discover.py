@@ -143,3 +143,31 @@ def test_is_dicom_file(tmp_path: Path) -> None:
     assert not is_dicom_file(touch(tmp_path / "other", b"\x00" * 128 + b"DICX"))
     assert not is_dicom_file(tmp_path / "missing")
     assert not is_dicom_file(tmp_path)
+
+
+def test_names_that_are_not_utf8_are_problems(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    touch(root / "ok.png")
+    touch(Path(os.fsdecode(os.fsencode(root) + b"/caf\xe9.png")))
+    touch(Path(os.fsdecode(os.fsencode(root) + b"/d\xff/inner.png")))
+    touch(Path(os.fsdecode(os.fsencode(root) + b"/notes\xe9.txt")))
+    found = discover_images([root])
+    assert found.files == (root / "ok.png",)
+    assert {(p.path, p.kind) for p in found.problems} == {
+        (f"{root}/caf\\xe9.png", "ImageReadError"),
+        (f"{root}/d\\xff", "FolderError"),
+    }
+    assert all("not valid UTF-8" in p.reason and p.path.encode("utf-8") for p in found.problems)
+
+
+def test_special_files_named_like_images_are_problems_never_opened(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    touch(root / "ok.png")
+    os.mkfifo(root / "pipe.png")  # opening it would block until a writer comes
+    os.mkfifo(root / "pipe.log")
+    inside, direct = discover_images([root]), discover_images([root / "pipe.png"])
+    assert inside.files == (root / "ok.png",) and direct.files == ()
+    for found in (inside, direct):
+        assert [(p.path, p.reason) for p in found.problems] == [
+            (str(root / "pipe.png"), "not a regular file (a named pipe, socket or device); not read")
+        ]

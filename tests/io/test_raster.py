@@ -259,3 +259,23 @@ def test_iter_frames_of_raster_yields_one(tmp_path: Path) -> None:
 def test_window_is_ignored_for_raster(tmp_path: Path) -> None:
     path = save(Image.new("L", (2, 2), 100), tmp_path / "x.png")
     np.testing.assert_array_equal(load_image(path, window=(0, 10)).pixels, load_image(path).pixels)
+
+
+@pytest.mark.parametrize(
+    "head,fmt",
+    [(b"II*\x00garbage", "TIFF"), (b"MM\x00*" + b"\xff" * 8, "TIFF"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 9, "PNG")],
+)
+def test_corrupt_header_is_named_for_its_signature(tmp_path: Path, head: bytes, fmt: str) -> None:
+    path = tmp_path / "x.png"
+    path.write_bytes(head)
+    with pytest.raises(UnsupportedImageError, match=f"starts like a {fmt} file but its header is corrupt"):
+        load_image(path)
+
+
+def test_header_cut_short_is_corrupt_not_unopenable(tmp_path: Path) -> None:
+    whole = save(Image.fromarray(RNG.integers(0, 256, (32, 32, 3), dtype=np.uint8)), tmp_path / "w.jpg")
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[:300])
+    with pytest.raises(ImageReadError) as info:
+        load_image(cut)
+    assert info.value.reason.startswith("file is truncated or corrupt")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -104,3 +105,21 @@ def test_pseudonyms_are_keyed_and_stable() -> None:
     assert pseudonymise("PAT-1", a) != pseudonymise("PAT-2", a)
     assert "PAT-1" not in pseudonymise("PAT-1", a)
     assert pseudonymise(None, a) is None
+
+
+@pytest.mark.parametrize("name", ["audit #3.lcmem", "a?b.lcmem", "sp ace%20.lcmem", "100%.lcmem", 'we,ird "q".lcmem'])
+def test_project_names_with_uri_characters(tmp_path: Path, name: str) -> None:
+    with Project.create(tmp_path / name) as project:
+        project.set_decision(KEY, "accept", "ana")
+    for read_only in (True, False):
+        with Project.open(tmp_path / name, read_only=read_only) as project:
+            assert project.decision(KEY).decision == "accept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name, f"{name}.lock"]
+
+
+def test_source_folder_name_must_be_utf8(tmp_path: Path) -> None:
+    folder = os.fsdecode(os.fsencode(tmp_path) + b"/r\xe9al")
+    os.mkdir(folder)
+    with pytest.raises(ProjectError, match="not valid UTF-8"):
+        Project.create(tmp_path / "p.lcmem", [folder])
+    assert not (tmp_path / "p.lcmem").exists()
