@@ -1,5 +1,6 @@
-"""The calibration screen: how labelled scores separate, ROC and precision–recall with bands, and the
-operating point the reviewer picks (target recall or precision), saved as a threshold card.
+"""The calibration screen: how labelled scores separate (beside the real→real null distribution: how close two
+different real images or patients get), ROC and precision–recall with bands, and the operating point the
+reviewer picks (target recall or precision), saved as a threshold card.
 
 Until both classes have :data:`lcmem.review.calibrate.MIN_LABELS_PER_CLASS` labels the screen says plainly
 that the default threshold is in use and is not calibrated.
@@ -33,9 +34,9 @@ from lcmem.review.calibrate import (
     latest_card,
     precision_recall_at,
 )
-from lcmem.review.curves import histogram_floor, pr_curve, roc_curve, score_histogram
+from lcmem.review.curves import NullLine, histogram_floor, null_line, pr_curve, roc_curve, score_histogram
 from lcmem.store.project import Project
-from lcmem.store.queries import PairFilter, count_pairs, labelled_scores
+from lcmem.store.queries import PairFilter, count_pairs, labelled_scores, real_null_scores
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ class CalibrateView(QWidget):
         self.card: ThresholdCard | None = None
         self.scores = np.zeros(0)
         self.positive = np.zeros(0, dtype=bool)
+        self.null_scores = np.zeros(0)
+        self.null: NullLine | None = None
         self.summary = QLabel()
         self.labels = QLabel()
         self.histogram = HistogramPlot()
@@ -158,11 +161,19 @@ class CalibrateView(QWidget):
             f"Labels on the current scan: <b>{n_accepted}</b> memorized (accepted) · <b>{n_rejected}</b> not a "
             f"match (rejected) · {unsure} unsure (not used){need}"
         )
+        self.null_scores = np.array(real_null_scores(project) if project is not None else [], dtype=np.float64)
+        self.null = null_line(self.null_scores)
         threshold, _ = threshold_in_use(self.card)
-        low = histogram_floor(np.append(self.scores, threshold))
+        marks = [threshold] if self.null is None else [threshold, self.null.p999, np.percentile(self.null_scores, 1)]
+        low = histogram_floor(np.append(self.scores, marks))
         accepted, edges = score_histogram(self.scores[self.positive], low=low)
         rejected, _ = score_histogram(self.scores[~self.positive], low=low)
-        self.histogram.set_data(edges, accepted, rejected)
+        null, _ = score_histogram(self.null_scores, low=low)
+        self.histogram.set_data(edges, accepted, rejected, null)
+        self.histogram.set_null_mark(
+            self.null.p999 if self.null else None,
+            f"99.9 % of real→real below {self.null.p999:.3f} (99.9th pct)" if self.null else "",
+        )
         roc, pr = roc_curve(self.scores, self.positive), pr_curve(self.scores, self.positive)
         self.roc.set_curve(
             roc.x if roc else None,

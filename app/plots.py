@@ -1,4 +1,5 @@
-"""Small QPainter plots for the calibration screen: a two-class score histogram and a curve with its band.
+"""Small QPainter plots for the calibration screen: a score histogram of the two label classes with the
+real→real null distribution, and a curve with its band.
 
 QtCharts is not part of PySide6-Essentials; these draw axes, ticks, bars, lines and bands directly.
 Both axes run from 0 to 1 (scores, rates, precision and recall all do); a histogram may start its score axis
@@ -20,6 +21,7 @@ ACCEPT_COLOUR = QColor(200, 40, 50)
 REJECT_COLOUR = QColor(40, 140, 70)
 CURVE_COLOUR = QColor(40, 90, 180)
 THRESHOLD_COLOUR = QColor(230, 140, 0)
+NULL_COLOUR = QColor(110, 60, 170)
 TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -120,24 +122,49 @@ class Plot(QWidget):
 
 
 class HistogramPlot(Plot):
-    """Scores of accepted and rejected pairs as two bar series, with the threshold as a vertical line."""
+    """Scores of accepted and rejected pairs as two bar series, the real→real null distribution as an outline
+    (scaled to the plot: its shape matters, not its count), the threshold and the null's 99.9th percentile as
+    vertical lines."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Scores of labelled pairs", "LCMem score", "pairs", parent)
         self.edges = np.linspace(0, 1, 21)
         self.accepted = np.zeros(20)
         self.rejected = np.zeros(20)
+        self.null = np.zeros(20)
+        self.null_mark: float | None = None
+        self.null_mark_label = ""
         self.threshold: float | None = None
         self.threshold_label = ""
         self.empty_text = "No accepted or rejected pairs yet"
 
-    def set_data(self, edges: np.ndarray, accepted: np.ndarray, rejected: np.ndarray) -> None:
-        """Bin edges (from ``x_min`` to 1) and the counts of each class."""
+    def set_data(
+        self,
+        edges: np.ndarray,
+        accepted: np.ndarray,
+        rejected: np.ndarray,
+        null: np.ndarray | None = None,
+    ) -> None:
+        """Bin edges (from ``x_min`` to 1) and the counts of each class and of the null scores."""
         self.edges, self.accepted, self.rejected = edges, accepted, rejected
+        self.null = np.zeros(len(edges) - 1) if null is None else null
         self.x_min = float(edges[0])
         peak = float(max(accepted.max(initial=0), rejected.max(initial=0)))
         self.y_max = max(4.0, float(np.ceil(peak * 1.4 / 4.0) * 4.0))
         self.update()
+
+    def set_null_mark(self, score: float | None, label: str) -> None:
+        """The null's high-percentile line ("closer than any two real patients") and its legend text."""
+        self.null_mark, self.null_mark_label = score, label
+        self.update()
+
+    def null_heights(self) -> np.ndarray:
+        """The null counts normalised to a share of the null, drawn so the tallest bin reaches 70 % of the plot."""
+        total = float(self.null.sum())
+        if total <= 0:
+            return np.zeros_like(self.null, dtype=np.float64)
+        share = self.null / total
+        return share / share.max() * 0.7 * self.y_max
 
     def set_threshold(self, threshold: float | None, label: str) -> None:
         """The threshold line and its legend text."""
@@ -145,11 +172,13 @@ class HistogramPlot(Plot):
         self.update()
 
     def has_data(self) -> bool:
-        """Whether any pair is labelled."""
-        return bool(self.accepted.sum() + self.rejected.sum())
+        """Whether any pair is labelled or any null score is known."""
+        return bool(self.accepted.sum() + self.rejected.sum() + self.null.sum())
 
     def draw_data(self, painter: QPainter) -> None:
-        """Side-by-side bars per bin, the threshold line, a legend."""
+        """The null outline, side-by-side bars per bin, the null and threshold lines, a legend."""
+        if self.null.sum() > 0:
+            self._draw_null(painter)
         for counts, colour, offset in ((self.rejected, REJECT_COLOUR, 0.0), (self.accepted, ACCEPT_COLOUR, 0.5)):
             fill = QColor(colour)
             fill.setAlpha(190)
@@ -163,10 +192,27 @@ class HistogramPlot(Plot):
                 top_left = self.point(left + 0.04 * width, float(count))
                 bottom_right = self.point(left + 0.46 * width, 0.0)
                 painter.drawRect(QRectF(top_left, bottom_right))
+        if self.null_mark is not None:
+            painter.setPen(QPen(NULL_COLOUR, 2, Qt.PenStyle.DotLine))
+            painter.drawLine(self.point(self.null_mark, 0), self.point(self.null_mark, self.y_max))
         if self.threshold is not None:
             painter.setPen(QPen(THRESHOLD_COLOUR, 2, Qt.PenStyle.DashLine))
             painter.drawLine(self.point(self.threshold, 0), self.point(self.threshold, self.y_max))
         self._legend(painter)
+
+    def _draw_null(self, painter: QPainter) -> None:
+        """The null distribution as a light, outlined step area behind the bars."""
+        heights = self.null_heights()
+        outline = QPolygonF([self.point(float(self.edges[0]), 0.0)])
+        for i, height in enumerate(heights):
+            outline.append(self.point(float(self.edges[i]), float(height)))
+            outline.append(self.point(float(self.edges[i + 1]), float(height)))
+        outline.append(self.point(float(self.edges[-1]), 0.0))
+        fill = QColor(NULL_COLOUR)
+        fill.setAlpha(45)
+        painter.setPen(QPen(NULL_COLOUR, 1.5))
+        painter.setBrush(fill)
+        painter.drawPolygon(outline)
 
     def _legend(self, painter: QPainter) -> None:
         area = self.area()
@@ -175,6 +221,10 @@ class HistogramPlot(Plot):
             (ACCEPT_COLOUR, f"memorized (accepted): {int(self.accepted.sum())}"),
             (REJECT_COLOUR, f"not a match (rejected): {int(self.rejected.sum())}"),
         ]
+        if self.null.sum() > 0:
+            entries.append((NULL_COLOUR, f"real→real, different image/patient ({int(self.null.sum())}), scaled"))
+        if self.null_mark is not None:
+            entries.append((NULL_COLOUR, self.null_mark_label))
         if self.threshold is not None:
             entries.append((THRESHOLD_COLOUR, self.threshold_label))
         y = area.top() + 6

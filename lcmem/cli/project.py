@@ -10,6 +10,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 
 from lcmem.cli.progress_bar import StageProgressBar
@@ -19,12 +20,20 @@ from lcmem.errors import BundleError, ProjectError
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
 from lcmem.review.calibrate import calibrate_project, latest_card
+from lcmem.review.curves import null_line
 from lcmem.review.export import export_pairs
 from lcmem.runtime import configure_threads, resolve_device
 from lcmem.scan.types import ScanSettings
 from lcmem.store.ingest import scan_project
 from lcmem.store.project import Project
-from lcmem.store.queries import PairFilter, candidate_score, count_images, count_pairs, list_problems
+from lcmem.store.queries import (
+    PairFilter,
+    candidate_score,
+    count_images,
+    count_pairs,
+    list_problems,
+    real_null_scores,
+)
 from lcmem.store.schema import images
 from lcmem.store.types import DECISIONS, PairKey
 
@@ -81,7 +90,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     export.set_defaults(run=run_export)
 
-    status = commands.add_parser("status", help="print counts, the current scan and the threshold as JSON")
+    status = commands.add_parser(
+        "status", help="print counts, the current scan, the threshold and the real→real null line as JSON"
+    )
     status.add_argument("project", type=Path)
     status.set_defaults(run=run_status)
 
@@ -180,6 +191,7 @@ def run_status(args: argparse.Namespace) -> int:
     with Project.open(args.project, read_only=True) as project:
         scans = project.scans()
         card = latest_card(project)
+        line = null_line(np.array(real_null_scores(project)))
         status = {
             "sources": [asdict(s) for s in project.sources()],
             "scans": [asdict(s) for s in scans],
@@ -190,6 +202,7 @@ def run_status(args: argparse.Namespace) -> int:
             "decisions": len(project.decisions()),
             "problems": len(list_problems(project)),
             "threshold_card": asdict(card) if card else None,
+            "real_null": asdict(line) if line else None,
         }
     print(json.dumps(status, indent=2))
     return 0

@@ -172,6 +172,7 @@ def save_bundle(model: LCMemModel, path: str | Path, *, overwrite: bool = False)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         config = _write_bundle_files(model, staging)
+        _make_shareable(staging)
         _replace_folder(staging, target)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -192,6 +193,14 @@ def _write_bundle_files(model: LCMemModel, folder: Path) -> LCMemConfig:
     config = replace(model.config.with_weights(checksums), software=software_versions())
     (folder / CONFIG_NAME).write_text(config.to_json(), encoding="utf-8")
     return config
+
+
+def _make_shareable(folder: Path) -> None:
+    """Give the bundle ordinary permissions (temporary folders and files are created owner-only)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (folder, *folder.rglob("*")):
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def _replace_folder(staging: Path, target: Path) -> None:

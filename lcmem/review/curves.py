@@ -1,4 +1,5 @@
-"""ROC and precision–recall curves of reviewer labels, with percentile-bootstrap bands, and score histograms.
+"""ROC and precision–recall curves of reviewer labels, with percentile-bootstrap bands, score histograms, and
+the percentiles of the real→real null distribution.
 
 Positives are accepted pairs (memorized / same patient), negatives rejected ones; a pair is flagged when its
 score is at or above the threshold, as in :mod:`lcmem.review.calibrate`. Curves are sampled on a fixed grid
@@ -119,3 +120,23 @@ def histogram_floor(scores: np.ndarray, step: float = 0.1) -> float:
     if scores.size == 0:
         return 0.0
     return float(min(np.floor(float(scores.min()) / step) * step, 1.0 - 2 * step))
+
+
+@dataclass(frozen=True)
+class NullLine:
+    """Percentiles of the real→real null scores (each real against its best different real image / patient).
+
+    A pair scoring above ``p999`` is closer than 99.9 % of real images get to any other real patient.
+    """
+
+    n: int
+    p99: float
+    p999: float
+
+
+def null_line(scores: np.ndarray) -> NullLine | None:
+    """The 99th and 99.9th percentiles (linear interpolation) of null ``scores``; ``None`` without scores."""
+    if scores.size == 0:
+        return None
+    p99, p999 = np.percentile(scores, [99.0, 99.9])
+    return NullLine(int(scores.size), float(p99), float(p999))

@@ -15,12 +15,14 @@ from lcmem.index.rescore import rescore_candidates
 from lcmem.io import discover_images
 from lcmem.model.bundle import Bundle
 from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
+from lcmem.scan.null import IdentityFunction, NullScore, nearest_other_scores
 from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
 
 logger = logging.getLogger(__name__)
 
 CandidateSink = Callable[[list[Candidate]], None]
 ItemsSink = Callable[[str, EmbeddedSet], None]
+NullSink = Callable[[list[NullScore]], None]
 
 
 def run_scan(
@@ -34,6 +36,8 @@ def run_scan(
     progress: Progress = null_progress,
     cancel: CancelToken = NEVER_CANCELLED,
     on_items: ItemsSink | None = None,
+    on_null: NullSink | None = None,
+    real_identity: IdentityFunction | None = None,
 ) -> ScanSummary:
     """Find, for every synthetic image, its ``top_k`` most similar real images, scored exactly.
 
@@ -53,6 +57,12 @@ def run_scan(
         cancel: checked between batches; raises :class:`lcmem.errors.Cancelled`.
         on_items: receives ``("real" | "synthetic", EmbeddedSet)`` once each side is embedded, before any
             candidate is emitted (a project records its images there).
+        on_null: receives, after the candidates, the real→real null scores (:mod:`lcmem.scan.null`): for
+            up to ``settings.null_sample`` reals, the best score against a different real item. ``None``:
+            they are not computed.
+        real_identity: a real item's identity (e.g. its pseudonymised patient id), or ``None`` if unknown;
+            reals of the same identity do not count as different for ``on_null``. It is called only after
+            ``on_items``, so a caller may derive identities from what it recorded there.
     """
     settings = settings or ScanSettings()
     seconds: dict[str, float] = {}
@@ -91,6 +101,24 @@ def run_scan(
     n_candidates = _search_and_rescore(reals, synthetics, index, bundle, settings, sink, progress, cancel)
     seconds["search"] = time.perf_counter() - clock
 
+    n_null = 0
+    if on_null is not None:
+        clock = time.perf_counter()
+        null_scores = nearest_other_scores(
+            reals,
+            index,
+            bundle.model.network,
+            identity=real_identity,
+            sample=settings.null_sample,
+            k=settings.null_k,
+            chunk=settings.query_chunk,
+            progress=progress,
+            cancel=cancel,
+        )
+        on_null(null_scores)
+        n_null = len(null_scores)
+        seconds["null"] = time.perf_counter() - clock
+
     problems = (*real_files.problems, *reals.problems, *synthetic_files.problems, *synthetics.problems)
     return ScanSummary(
         model_checksum=bundle.checksum,
@@ -105,6 +133,7 @@ def run_scan(
         cached_files=reals.n_cached_files + synthetics.n_cached_files,
         computed_files=reals.n_computed_files + synthetics.n_computed_files,
         seconds=seconds,
+        n_null_scores=n_null,
     )
 
 

@@ -12,12 +12,15 @@ from lcmem.io.types import FileProblem
 
 @dataclass(frozen=True)
 class ScanSettings:
-    """What a scan does: ``top_k`` candidates per synthetic image, embedding and index settings."""
+    """What a scan does: ``top_k`` candidates per synthetic image, embedding and index settings, and for the
+    real→real null distribution at most ``null_sample`` reals with ``null_k`` candidates each."""
 
     top_k: int = 20
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     query_chunk: int = 1024
+    null_sample: int = 20_000
+    null_k: int = 8
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,4 @@ class ScanSummary:
     cached_files: int
     computed_files: int
     seconds: dict[str, float]
+    n_null_scores: int = 0

@@ -4,6 +4,12 @@ Candidates are committed chunk by chunk under a new scan id. A scan that is canc
 committed chunks and the embedding cache behind; the next scan starts a new id (fast: the embeddings are
 cached), and once it finishes the candidates of every older scan are removed. Decisions are never touched:
 they are keyed by content and apply to whichever scan shows the pair.
+
+The scan also stores its real→real null scores (:mod:`lcmem.scan.null`). "Different" there means another
+content *and* another patient: the pipeline knows no patients, so the project passes it the pseudonymised
+patient id it has just recorded for each real item (``real_identity``). Filtering in the pipeline, not
+afterwards in the store, matters: a CT series fills every one of ``k`` candidates with slices of the same
+patient, and only the search can look further for a different one.
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from lcmem.errors import Cancelled, ProjectError
 from lcmem.io import read_dicom_identifiers
 from lcmem.model.bundle import Bundle
 from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
+from lcmem.scan.null import NullScore
 from lcmem.scan.pipeline import run_scan
 from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
 from lcmem.store.project import Project, utc_now
 from lcmem.store.pseudonym import pseudonymise
-from lcmem.store.schema import candidates, images, problems, scans
+from lcmem.store.schema import candidates, images, null_scores, problems, scans
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +60,27 @@ def scan_project(
         raise ProjectError(f"{project.path}: add at least one real and one synthetic folder before scanning")
     scan_id = _start_scan(project, bundle, settings)
     image_ids: dict[tuple[str, str, int], int] = {}
+    patients: dict[tuple[str, int], str | None] = {}
 
     def on_items(role: str, embedded: EmbeddedSet) -> None:
-        image_ids.update(_store_images(project, scan_id, role, embedded))
+        stored = _store_images(project, scan_id, role, embedded)
+        image_ids.update({key: image_id for key, (image_id, _) in stored.items()})
+        if role == "real":
+            patients.update({(path, frame): patient for (_, path, frame), (_, patient) in stored.items()})
+
+    def on_null(scores: list[NullScore]) -> None:
+        rows = [
+            {
+                "scan_id": scan_id,
+                "real_image_id": image_ids[("real", s.real.path, s.real.frame)],
+                "nearest_image_id": image_ids[("real", s.nearest.path, s.nearest.frame)],
+                "score": s.score,
+            }
+            for s in scores
+        ]
+        if rows:
+            with project.transaction() as conn:
+                conn.execute(null_scores.insert(), rows)
 
     def sink(chunk: list[Candidate]) -> None:
         rows = [_candidate_row(scan_id, c, image_ids) for c in chunk]
@@ -74,6 +99,8 @@ def scan_project(
             progress=progress,
             cancel=cancel,
             on_items=on_items,
+            on_null=on_null,
+            real_identity=lambda ref: patients.get((ref.path, ref.frame)),
         )
     except Cancelled:
         _finish_scan(project, scan_id, "cancelled", None)
@@ -101,7 +128,10 @@ def _start_scan(project: Project, bundle: Bundle, settings: ScanSettings) -> int
         return int(result.inserted_primary_key[0])
 
 
-def _store_images(project: Project, scan_id: int, role: str, embedded: EmbeddedSet) -> dict[tuple[str, str, int], int]:
+def _store_images(
+    project: Project, scan_id: int, role: str, embedded: EmbeddedSet
+) -> dict[tuple[str, str, int], tuple[int, str | None]]:
+    """Upsert the items of one side; return ``(image id, pseudonymised patient id)`` by ``(role, path, frame)``."""
     identifiers = {}
     rows = []
     for ref in embedded.refs:
@@ -134,11 +164,11 @@ def _store_images(project: Project, scan_id: int, role: str, embedded: EmbeddedS
         return _image_ids(conn, scan_id, role)
 
 
-def _image_ids(conn: Connection, scan_id: int, role: str) -> dict[tuple[str, str, int], int]:
-    query = select(images.c.id, images.c.path, images.c.frame).where(
+def _image_ids(conn: Connection, scan_id: int, role: str) -> dict[tuple[str, str, int], tuple[int, str | None]]:
+    query = select(images.c.id, images.c.path, images.c.frame, images.c.patient_pseudo_id).where(
         images.c.role == role, images.c.last_scan_id == scan_id
     )
-    return {(role, r.path, r.frame): r.id for r in conn.execute(query)}
+    return {(role, r.path, r.frame): (r.id, r.patient_pseudo_id) for r in conn.execute(query)}
 
 
 def _size(path: str) -> int | None:
@@ -178,5 +208,6 @@ def _finish_scan(project: Project, scan_id: int, status: str, summary: ScanSumma
                     ],
                 )
             conn.execute(delete(candidates).where(candidates.c.scan_id != scan_id))
+            conn.execute(delete(null_scores).where(null_scores.c.scan_id != scan_id))
         conn.execute(update(scans).where(scans.c.id == scan_id).values(**values))
     logger.info("scan %d of %s: %s", scan_id, project.path.name, status)

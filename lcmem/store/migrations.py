@@ -19,8 +19,24 @@ from lcmem.store.schema import meta, metadata
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-STEPS: dict[int, Callable[[Connection], None]] = {}
+SCHEMA_VERSION = 2
+
+
+def _add_null_scores(connection: Connection) -> None:
+    """1 → 2: the ``null_scores`` table (real→real nearest-other scores of a scan); written out, not taken
+    from :mod:`lcmem.store.schema`, so this step stays what it was when later versions change the table."""
+    connection.exec_driver_sql(
+        "CREATE TABLE null_scores ("
+        "id INTEGER NOT NULL PRIMARY KEY, "
+        "scan_id INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE, "
+        "real_image_id INTEGER NOT NULL REFERENCES images (id), "
+        "nearest_image_id INTEGER NOT NULL REFERENCES images (id), "
+        "score FLOAT NOT NULL)"
+    )
+    connection.exec_driver_sql("CREATE INDEX ix_null_scores_scan ON null_scores (scan_id)")
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {1: _add_null_scores}
 """``STEPS[n]`` upgrades a version-``n`` project to ``n + 1``."""
 
 

@@ -1,4 +1,4 @@
-"""Reading a project's current scan: pairs for the review table, problems, images, labelled scores.
+"""Reading a project's current scan: pairs for the review table, problems, images, labelled and null scores.
 
 The current scan is the latest finished one or, before any scan has finished, the latest that has
 candidates (a cancelled scan's partial results). Every query is a page (``LIMIT``/``OFFSET``) over indexed
@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from lcmem.io.types import FileProblem
 from lcmem.store.project import Project, pair_condition
-from lcmem.store.schema import candidates, decisions, images, problems, scans
+from lcmem.store.schema import candidates, decisions, images, null_scores, problems, scans
 from lcmem.store.types import PairKey, PairRow
 
 STATUS_FILTERS = ("all", "undecided", "decided", "accept", "reject", "unsure")
@@ -228,6 +228,17 @@ def labelled_scores(project: Project) -> list[tuple[float, bool]]:
     with project.connect() as conn:
         rows = conn.execute(query).all()
     return [(float(r.score), r.decision == "accept") for r in rows if r.decision in ("accept", "reject")]
+
+
+def real_null_scores(project: Project) -> list[float]:
+    """The current scan's real→real null scores (each sampled real against its best different real item),
+    ascending; empty when the scan computed none (e.g. it was made before schema 2)."""
+    scan_id = current_scan_id(project)
+    if scan_id is None:
+        return []
+    query = select(null_scores.c.score).where(null_scores.c.scan_id == scan_id).order_by(null_scores.c.score)
+    with project.connect() as conn:
+        return [float(s) for s in conn.execute(query).scalars()]
 
 
 def candidate_score(project: Project, key: PairKey) -> float | None:

@@ -135,6 +135,18 @@ decision_log = Table(
     Index("ix_log_pair", "synthetic_sha256", "synthetic_frame", "real_sha256", "real_frame"),
 )
 
+null_scores = Table(
+    "null_scores",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("real_image_id", Integer, ForeignKey("images.id"), nullable=False),
+    Column("nearest_image_id", Integer, ForeignKey("images.id"), nullable=False),
+    Column("score", Float, nullable=False),
+    Index("ix_null_scores_scan", "scan_id"),
+)
+"""Schema 2: per scan, each sampled real item's best score against a different real item (the null)."""
+
 threshold_cards = Table(
     "threshold_cards",
     metadata,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.calibrate_view import CalibrateView
@@ -12,7 +13,7 @@ from app.export_dialog import ExportDialog
 from app.workers import TaskRunner
 from lcmem.review.calibrate import DEFAULT_THRESHOLD, calibrate_project, latest_card
 from lcmem.store.project import Project
-from lcmem.store.queries import list_pairs
+from lcmem.store.queries import list_pairs, real_null_scores
 
 CHECKSUM = "model-checksum"
 
@@ -34,7 +35,24 @@ def test_the_default_threshold_is_shown_as_not_calibrated_until_there_are_enough
     assert "default (not calibrated)" in view.summary.text() and f"{DEFAULT_THRESHOLD:.2f}" in view.summary.text()
     assert "needs at least 10 of each" in view.labels.text()
     assert not view.save.isEnabled()
-    assert not view.histogram.has_data() and not view.roc.has_data()
+    assert view.histogram.accepted.sum() + view.histogram.rejected.sum() == 0 and not view.roc.has_data()
+    assert view.histogram.has_data() and view.histogram.null.sum() == 14  # the real→real null needs no labels
+
+
+def test_the_histogram_shows_the_real_null_and_its_99_9th_percentile(qtbot, scanned) -> None:
+    _label(scanned)
+    view = CalibrateView()
+    qtbot.addWidget(view)
+    view.set_project(scanned, CHECKSUM)
+    null = np.array(real_null_scores(scanned))
+    plot = view.histogram
+    assert plot.null.sum() == len(null) == 14
+    assert plot.null_mark == pytest.approx(np.percentile(null, 99.9))
+    assert "99.9 % of real→real below" in plot.null_mark_label
+    assert plot.null_heights().max() == pytest.approx(0.7 * plot.y_max)
+    assert plot.x_min <= min(plot.null_mark, float(np.percentile(null, 1)))
+    view.resize(500, 400)
+    assert not plot.grab().isNull()  # paints the null outline, its line and the legend
 
 
 def test_calibration_saves_the_expected_card(qtbot, scanned) -> None:

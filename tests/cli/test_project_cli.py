@@ -32,6 +32,7 @@ def test_headless_workflow(tiny_bundle_dir: Path, tmp_path: Path, capsys: pytest
     assert main(["project", "scan", str(project), "--model", str(tiny_bundle_dir), "--top-k", "3", "--quiet"]) == 0
     state = status(project, capsys)
     assert (state["pairs"], state["undecided"], state["problems"]) == (21, 21, 1)
+    assert state["real_null"]["n"] == 14 and 0.0 <= state["real_null"]["p99"] <= state["real_null"]["p999"] <= 1.0
     label = ["project", "label", str(project), "--synthetic", str(synthetic / "copy_2.png"), "--real"]
     assert main([*label, str(real / "img_0002.png"), "--decision", "accept", "--reviewer", "ana"]) == 0
     assert main([*label, str(real / "img_0003.png"), "--decision", "reject", "--reviewer", "ana"]) == 0

@@ -149,3 +149,16 @@ def test_save_refuses_to_overwrite_unless_asked(tmp_path: Path) -> None:
     save_bundle(build_untrained_model(seed=2), tmp_path / "b", overwrite=True)
     assert read_bundle_config(tmp_path / "b").seed == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+def test_bundle_files_are_readable_by_others(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        save_bundle(build_untrained_model(seed=1), tmp_path / "b")
+    finally:
+        os.umask(umask)
+    for path in (tmp_path / "b", *(tmp_path / "b").rglob("*")):
+        assert path.stat().st_mode & stat.S_IROTH, path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lcmem.review.curves import GRID, histogram_floor, pr_curve, roc_curve, score_histogram
+from lcmem.review.curves import GRID, histogram_floor, null_line, pr_curve, roc_curve, score_histogram
 
 SCORES = np.array([0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
 POSITIVE = np.array([1, 1, 0, 1, 0, 1, 0, 0, 0, 0], dtype=bool)
@@ -40,3 +40,11 @@ def test_the_histogram_can_start_where_the_scores_do() -> None:
     assert histogram_floor(np.zeros(0)) == 0.0
     counts, edges = score_histogram(np.array([0.1, 0.65, 0.99]), bins=4, low=0.6)
     assert edges[0] == pytest.approx(0.6) and counts.tolist() == [2, 0, 0, 1]
+
+
+def test_null_line_is_the_99th_and_99_9th_percentile() -> None:
+    scores = np.linspace(0.0, 1.0, 1001)
+    line = null_line(scores)
+    assert line is not None and line.n == 1001
+    assert (line.p99, line.p999) == pytest.approx((0.99, 0.999))
+    assert null_line(np.zeros(0)) is None

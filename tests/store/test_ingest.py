@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lcmem.errors import Cancelled, ProjectError
@@ -12,8 +13,8 @@ from lcmem.progress import CancelToken
 from lcmem.scan.types import ScanSettings
 from lcmem.store.ingest import scan_project
 from lcmem.store.project import Project
-from lcmem.store.queries import PairFilter, count_images, count_pairs, list_pairs, list_problems
-from tests.conftest import make_sources
+from lcmem.store.queries import PairFilter, count_images, count_pairs, list_pairs, list_problems, real_null_scores
+from tests.conftest import make_sources, write_multiframe_dicom
 
 
 def test_scan_stores_everything(scanned_project: Project) -> None:
@@ -47,6 +48,27 @@ def test_rescan_keeps_decisions_and_adds_no_duplicates(scanned_project: Project,
     with sqlite3.connect(project.path) as raw:
         assert raw.execute("SELECT COUNT(*) FROM candidates").fetchone()[0] == len(first)
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_scan_stores_the_real_null_without_same_content_or_same_patient(tmp_path: Path, tiny_bundle) -> None:
+    real, synthetic = make_sources(tmp_path)
+    near_copy = (np.random.default_rng(0).random((2, 24, 24)) * 3000).astype(np.uint16)[:1] + 1  # ct.dcm, frame 0
+    write_multiframe_dicom(real / "ct_other_series.dcm", near_copy, patient_id="PAT-SECRET-1")
+    with Project.create(tmp_path / "p.lcmem", [real], [synthetic]) as project:
+        scan_project(project, tiny_bundle, ScanSettings(top_k=3))
+        scores = real_null_scores(project)
+        assert len(scores) == 12 + 2 + 1 and scores == sorted(scores)
+        with sqlite3.connect(project.path) as raw:
+            pairs = raw.execute(
+                "SELECT a.sha256, b.sha256, a.patient_pseudo_id, b.patient_pseudo_id FROM null_scores n "
+                "JOIN images a ON a.id = n.real_image_id JOIN images b ON b.id = n.nearest_image_id"
+            ).fetchall()
+        assert all(a != b for a, b, _, _ in pairs)
+        assert all(pa is None or pa != pb for _, _, pa, pb in pairs)
+        scan_project(project, tiny_bundle, ScanSettings(top_k=3))
+        assert real_null_scores(project) == pytest.approx(scores)
+        with sqlite3.connect(project.path) as raw:
+            assert raw.execute("SELECT COUNT(DISTINCT scan_id), COUNT(*) FROM null_scores").fetchone() == (1, 15)
 
 
 def test_cancelled_scan_keeps_partial_results_and_the_next_scan_completes(tmp_path: Path, tiny_bundle) -> None:

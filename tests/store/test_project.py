@@ -7,9 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import MetaData
 
 from lcmem.errors import ProjectError
-from lcmem.store import migrations
+from lcmem.store import migrations, schema
 from lcmem.store.project import Project
 from lcmem.store.pseudonym import new_secret, pseudonymise
 from lcmem.store.types import PairKey
@@ -82,20 +83,55 @@ def test_newer_schema_is_refused_and_older_is_upgraded(tmp_path: Path, monkeypat
         raw.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(ProjectError, match="newer lcmem"):
         Project.open(tmp_path / "p.lcmem")
+    current = migrations.SCHEMA_VERSION
     with sqlite3.connect(tmp_path / "p.lcmem") as raw:
-        raw.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+        raw.execute(f"UPDATE meta SET value='{current}' WHERE key='schema_version'")
 
     def add_column(conn) -> None:
         conn.exec_driver_sql("ALTER TABLE decisions ADD COLUMN confidence REAL")
 
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.STEPS, 1, add_column)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(migrations.STEPS, current, add_column)
     with Project.open(tmp_path / "p.lcmem") as project:
         project.set_decision(KEY, "unsure", "ana")
     with sqlite3.connect(tmp_path / "p.lcmem") as raw:
-        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(current + 1),)
         assert "confidence" in [c[1] for c in raw.execute("PRAGMA table_info(decisions)")]
         assert raw.execute("SELECT decision FROM decisions").fetchall() == [("unsure",)]
+
+
+def _table_shape(path: Path, table: str) -> tuple[list, list, list]:
+    with sqlite3.connect(path) as raw:
+        columns = [c[1:] for c in raw.execute(f"PRAGMA table_info({table})")]
+        keys = [k[2:5] + k[6:7] for k in raw.execute(f"PRAGMA foreign_key_list({table})")]
+        indexes = sorted((i[1], i[2]) for i in raw.execute(f"PRAGMA index_list({table})"))
+    return columns, sorted(keys), indexes
+
+
+def test_a_version_1_project_gets_the_null_table_and_keeps_its_decisions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v1 = MetaData()
+    for table in schema.metadata.sorted_tables:
+        if table.name != "null_scores":
+            table.to_metadata(v1)
+    with monkeypatch.context() as old:
+        old.setattr(migrations, "SCHEMA_VERSION", 1)
+        old.setattr(migrations, "STEPS", {})
+        old.setattr(migrations, "metadata", v1)
+        with Project.create(tmp_path / "old.lcmem") as project:
+            project.set_decision(KEY, "reject", "ana", note="different patient", score=0.3)
+    with sqlite3.connect(tmp_path / "old.lcmem") as raw:
+        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+        assert "null_scores" not in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]
+    with Project.open(tmp_path / "old.lcmem") as project:
+        assert project.decision(KEY).decision == "reject" and project.decision(KEY).note == "different patient"
+    Project.create(tmp_path / "new.lcmem").close()
+    with sqlite3.connect(tmp_path / "old.lcmem") as raw:
+        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+        assert raw.execute("SELECT COUNT(*) FROM decision_log").fetchone() == (1,)
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert _table_shape(tmp_path / "old.lcmem", "null_scores") == _table_shape(tmp_path / "new.lcmem", "null_scores")
 
 
 def test_pseudonyms_are_keyed_and_stable() -> None:
