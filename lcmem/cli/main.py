@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LCMemError as exc:
         print(f"lcmem: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): not an error of ours
+        sys.stderr.close()
+        return 0
     except OSError as exc:  # an output that cannot be written: disk full, read-only or missing folder
         where = f"{exc.filename}: " if exc.filename else ""
         print(
