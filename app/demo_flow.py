@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 from app.workers import TaskRunner
 from lcmem.errors import Cancelled
 from lcmem.progress import CancelToken, Progress
-from lcmem.review.demo import DEMO_BUNDLE_NAME, create_demo_project, ensure_demo_bundle
+from lcmem.review.demo import prepare_demo
+from lcmem.worker_process import run_in_worker_process
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +70,7 @@ class DemoLauncher(QObject):
         dialog.show()
 
         def run(progress: Progress, cancel: CancelToken) -> tuple[Path, Path]:
-            project = create_demo_project(folder, progress=progress, cancel=cancel)
-            progress(0, 0, "making the untrained demo model (once)")
-            bundle = ensure_demo_bundle(models_folder / DEMO_BUNDLE_NAME)
-            return project, bundle
+            return run_in_worker_process(prepare_demo, folder, models_folder, progress=progress, cancel=cancel)
 
         def progressed(done: int, total: int, text: str) -> None:
             dialog.setLabelText(text[:1].upper() + text[1:] + "…")

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+import lcmem.io
 from app.qimage import to_qimage
 from app.workers import TaskRunner
 from lcmem.errors import LCMemError
-from lcmem.io import LoadedImage, load_image
+from lcmem.io.types import LoadedImage
 from lcmem.progress import CancelToken, Progress
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def decode(key: ImageKey) -> ShownImage:
     Raises:
         ImageReadError: the file cannot be read.
     """
-    loaded = load_image(key.path, key.frame, window=key.window)
+    loaded = lcmem.io.load_image(key.path, key.frame, window=key.window)
     return ShownImage(key, loaded, to_qimage(loaded.pixels))
 
 

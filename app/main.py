@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -68,6 +69,7 @@ def take_screenshot(window: MainWindow, out: Path, screen: str, size: str) -> in
 
 def main(argv: list[str] | None = None) -> int:
     """Run the app; returns the exit code."""
+    multiprocessing.freeze_support()  # a frozen app's scan worker process starts here (lcmem.worker_process)
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     if args.screenshot:

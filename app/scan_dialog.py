@@ -1,8 +1,9 @@
 """The scan dialog: which model, how many candidates, then progress with images/s and ETA, and Cancel.
 
-The scan runs on a worker (:mod:`app.workers`); torch, diffusers and FAISS are imported there, when the
-first scan starts, never at app start-up. Cancel sets the task's token: the scan stops at its next check,
-keeps the chunks it committed and the embeddings it cached, and the next scan resumes from the cache.
+The scan runs in a worker process (:mod:`lcmem.worker_process`), waited for on a worker thread
+(:mod:`app.workers`): torch, diffusers and FAISS are never imported in the app's own process. Cancel sets the
+task's token, relayed to the worker process: the scan stops at its next check, keeps the chunks it committed
+and the embeddings it cached, and the next scan resumes from the cache.
 """
 
 from __future__ import annotations
@@ -39,32 +40,25 @@ from lcmem.errors import Cancelled, LCMemError
 from lcmem.model.default import default_bundle_path
 from lcmem.progress import CancelToken, Progress
 from lcmem.store.project import Project
+from lcmem.store.scan_job import scan_project_file
+from lcmem.worker_process import run_in_worker_process
 
 logger = logging.getLogger(__name__)
 
 
 def run_project_scan(project: Project, model_path: Path, top_k: int, progress: Progress, cancel: CancelToken) -> Any:
-    """Load the model and scan the project (on a worker thread); returns the scan summary.
+    """Scan the project with the model in a worker process (this blocks: call it on a worker thread).
+
+    The app's own process never imports torch, diffusers or FAISS: loading them holds the GIL long enough to
+    freeze the window, so the scan runs in a separate process, relaying progress and Cancel.
 
     Raises:
         BundleError: the model folder is not a valid bundle.
         Cancelled: the user cancelled; finished work is kept.
         ProjectError: the project cannot be scanned or written.
+        LCMemError: the worker process died; finished work is kept.
     """
-    progress(0, 0, "loading the model")
-    from lcmem.embed.cache import EmbeddingCache, default_cache_dir
-    from lcmem.embed.runner import EmbedSettings
-    from lcmem.model.bundle import load_bundle
-    from lcmem.runtime import resolve_device
-    from lcmem.scan.types import ScanSettings
-    from lcmem.store.ingest import scan_project
-
-    device = resolve_device("auto")
-    bundle = load_bundle(model_path, device=device)
-    cancel.raise_if_cancelled()
-    settings = ScanSettings(top_k=top_k, embed=EmbedSettings(device=device))
-    with EmbeddingCache(default_cache_dir(), bundle.checksum, bundle.config.embedding_dim) as cache:
-        return scan_project(project, bundle, settings, cache=cache, progress=progress, cancel=cancel)
+    return run_in_worker_process(scan_project_file, project.path, model_path, top_k, progress=progress, cancel=cancel)
 
 
 def describe_bundle(folder: Path) -> tuple[str, bool]:

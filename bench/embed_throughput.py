@@ -11,21 +11,18 @@ sized AutoencoderKL + ConvNeXt-Tiny at 512×512, random weights) on a few images
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
+from common import emit, model_or_default, write_images
 from torch.utils.flop_counter import FlopCounterMode
 
 from lcmem.embed.runner import EmbedSettings, embed_files
-from lcmem.model.bundle import Bundle, load_bundle
+from lcmem.model.bundle import Bundle
 from lcmem.model.config import LCMemConfig, VaeRef
-from lcmem.model.default import default_bundle_path
 from lcmem.model.latent import build_vae
 from lcmem.model.siamese import LCMemModel
 from lcmem.runtime import configure_threads
@@ -35,18 +32,6 @@ SD_VAE = {
     "up_block_types": ("UpDecoderBlock2D",) * 4, "block_out_channels": (128, 256, 512, 512), "layers_per_block": 2,
     "latent_channels": 4, "norm_num_groups": 32, "sample_size": 512,
 }  # fmt: skip
-
-
-def write_images(folder: Path, count: int, size: int = 256) -> list[Path]:
-    rng = np.random.default_rng(0)
-    paths = []
-    for i in range(count):
-        small = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
-        image = Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC)
-        path = folder / f"img_{i:05d}.png"
-        image.save(path)
-        paths.append(path)
-    return paths
 
 
 def matmul_flops(seconds: float = 2.0, n: int = 2048) -> float:
@@ -92,10 +77,7 @@ def main() -> None:
     parser.add_argument("--paper", action="store_true")
     args = parser.parse_args()
     threads = configure_threads(args.threads)
-    model_path = args.model or default_bundle_path()
-    if model_path is None:
-        raise SystemExit("no default model is bundled: pass --model BUNDLE")
-    bundle = load_bundle(model_path)
+    bundle = model_or_default(args.model)
     ceiling = matmul_flops()
     flops = flops_per_image(bundle)
     with tempfile.TemporaryDirectory() as folder:
@@ -121,7 +103,7 @@ def main() -> None:
                 f"paper configuration (SD VAE + ConvNeXt-Tiny, 512²): {paper_rates[0]:.2f} images/s, "
                 f"{result['paper_gflop_per_image']:.1f} GFLOP/image; ratio {result['speed_ratio']:.0f}×"
             )
-    print(json.dumps(result))
+    emit(result)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ class ImageReadError(LCMemError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        """Pickle with the constructor's arguments (errors cross into and out of worker processes)."""
+        return type(self), (self.path, self.reason)
+
 
 class UnsupportedImageError(ImageReadError):
     """A file is readable but of a kind or encoding this version cannot decode."""

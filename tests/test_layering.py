@@ -30,3 +30,14 @@ def test_io_tier_and_package_root_stay_light() -> None:
     loaded = imported_after("import lcmem, lcmem.io, lcmem.errors, lcmem.progress")
     assert "torch" not in loaded
     assert "faiss" not in loaded
+
+
+def test_the_app_starts_without_torch_faiss_diffusers_or_pydicom() -> None:
+    loaded = imported_after("import app.main, app.main_window, app.scan_dialog, app.demo_flow")
+    assert "app.main_window" in loaded
+    assert not {"torch", "faiss", "diffusers", "pydicom"} & loaded
+
+
+def test_lcmem_io_loads_pydicom_only_when_a_reader_is_used() -> None:
+    assert "pydicom" not in imported_after("from lcmem.io import FileProblem, LoadedImage, sha256_file")
+    assert "pydicom" in imported_after("from lcmem.io import load_image")

@@ -327,3 +327,19 @@ def create_demo_project(
     with Project.create(path, [images.real], [images.synthetic]):
         pass
     return path
+
+
+def prepare_demo(
+    root: str | Path,
+    models_folder: str | Path,
+    *,
+    progress: Progress = null_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> tuple[Path, Path]:
+    """Make (once) the demo project under ``root`` and its model under ``models_folder``; return both paths.
+
+    The app runs this in a worker process (:mod:`lcmem.worker_process`): making the model imports torch.
+    """
+    project = create_demo_project(root, progress=progress, cancel=cancel)
+    progress(0, 0, "making the untrained demo model (once)")
+    return project, ensure_demo_bundle(Path(models_folder) / DEMO_BUNDLE_NAME)

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+import lcmem.io
 from lcmem.embed.cache import default_cache_dir
-from lcmem.io import load_image
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def render_thumbnail(path: str | Path, frame: int = 0, size: int = THUMBNAIL_SIZ
     Raises:
         ImageReadError: the file cannot be read (see :func:`lcmem.io.load_image`).
     """
-    loaded = load_image(path, frame)
+    loaded = lcmem.io.load_image(path, frame)
     pixels = np.rint(np.clip(loaded.pixels, 0.0, 1.0) * 255).astype(np.uint8)
     image = Image.fromarray(pixels, "L" if pixels.ndim == 2 else "RGB")
     image.thumbnail((size, size), Image.Resampling.LANCZOS)

@@ -147,12 +147,14 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, path: str | Path, *, read_only: bool = False) -> Project:
+    def open(cls, path: str | Path, *, read_only: bool = False, take_lock: bool = True) -> Project:
         """Open an existing project, upgrading its schema if it is older.
 
         Args:
             path: the ``.lcmem`` file.
             read_only: open without writing (allowed while another process has it open for writing).
+            take_lock: ``False`` only in a worker process of the process that holds the write lock (the app's
+                scan process, :mod:`lcmem.worker_process`): it writes under its parent's lock.
 
         Raises:
             ProjectError: the file is missing, not a project, newer than this lcmem, or already open for
@@ -161,12 +163,12 @@ class Project:
         target = Path(path).resolve()
         if not target.is_file():
             raise ProjectError(f"{target}: no such project file")
-        return cls._open(target, read_only=read_only, create=False)
+        return cls._open(target, read_only=read_only, create=False, take_lock=take_lock)
 
     @classmethod
-    def _open(cls, target: Path, *, read_only: bool, create: bool) -> Project:
+    def _open(cls, target: Path, *, read_only: bool, create: bool, take_lock: bool = True) -> Project:
         lock = None
-        if not read_only:
+        if not read_only and take_lock:
             lock = FileLock(str(target) + ".lock", timeout=0)
             try:
                 lock.acquire()
