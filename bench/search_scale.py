@@ -5,9 +5,9 @@ across ``../shared/data``, or generated images where that folder is absent), mul
 perturbing them in logit space with noise of half the per-dimension spread of the real embeddings. Queries are
 half near-copies of random reals (small noise: what a memorized synthetic image looks like) and half novel
 perturbations of the real images. For each index kind the script times the build and search + exact LCMem
-re-scoring of all queries (the scan's own ``CandidateIndex`` and ``rescore_candidates``, top-k 20), reads the
-peak RSS of each phase, and checks on a sample of queries whether the exact top-1 (the best LCMem pair score
-over *all* N reals, computed by brute force) is among the candidates.
+re-scoring of all queries (the scan's own ``CandidateIndex`` and ``search_candidates``, top-k 20 chosen among
+4 × 20 index candidates), reads the peak RSS of each phase, and checks on a sample of queries whether the
+exact top-1 (the best LCMem pair score over *all* N reals, computed by brute force) is among the candidates.
 
 Usage::
 
@@ -28,7 +28,7 @@ from common import emit, model_or_default, write_images
 
 from lcmem.embed.runner import embed_files
 from lcmem.index.faiss_index import CandidateIndex, IndexSettings
-from lcmem.index.rescore import rescore_candidates
+from lcmem.index.rescore import OVERSAMPLE, search_candidates
 from lcmem.model.bundle import Bundle
 from lcmem.runtime import configure_threads
 
@@ -114,7 +114,7 @@ def exact_top1(bundle: Bundle, queries: np.ndarray, reals: np.ndarray, chunk: in
 
 
 def measure(bundle: Bundle, kind: str, reals: np.ndarray, queries: np.ndarray, truth_rows: np.ndarray,
-            truth: np.ndarray, top_k: int, chunk: int) -> dict:  # fmt: skip
+            truth: np.ndarray, top_k: int, oversample: int, chunk: int = 1024) -> dict:  # fmt: skip
     """Build ``kind`` over ``reals``, search + re-score ``queries``; time, memory and recall of the exact top-1."""
     head = bundle.model.network.fc_end.weight.detach().numpy()[0]
     reset_peak_rss()
@@ -131,8 +131,7 @@ def measure(bundle: Bundle, kind: str, reals: np.ndarray, queries: np.ndarray, t
     start = time.perf_counter()
     for begin in range(0, len(queries), chunk):
         batch = queries[begin : begin + chunk]
-        distances, indices = index.search(batch, top_k)
-        ranked = rescore_candidates(bundle.model.network, batch, reals, indices, distances)
+        ranked = search_candidates(index, bundle.model.network, batch, reals, top_k, oversample)
         first[begin : begin + len(batch)] = ranked.indices[:, 0]
         for r in range(len(batch)):
             if begin + r in checked:
@@ -140,7 +139,7 @@ def measure(bundle: Bundle, kind: str, reals: np.ndarray, queries: np.ndarray, t
     search_s = time.perf_counter() - start
     sampled_found = found[truth_rows]
     return {
-        "kind": index.kind, "n_real": len(reals), "n_queries": len(queries), "top_k": top_k,
+        "kind": index.kind, "n_real": len(reals), "n_queries": len(queries), "top_k": top_k, "oversample": oversample,
         "build_s": build_s, "build_peak_rss_mib": build_rss,
         "search_rescore_s": search_s, "queries_per_s": len(queries) / search_s,
         "search_peak_rss_mib": peak_rss_mib(), "recall_exact_top1": float(sampled_found.mean()),
@@ -162,6 +161,7 @@ def main() -> None:
     parser.add_argument("--recall-sample", type=int, default=200, help="queries checked against brute force")
     parser.add_argument("--base", type=int, default=1_000, help="real images embedded to seed the vectors")
     parser.add_argument("--top-k", type=int, default=20)
+    parser.add_argument("--oversample", type=int, default=OVERSAMPLE, help="index candidates per kept candidate")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -183,7 +183,8 @@ def main() -> None:
         for kind in args.kinds:
             n_queries = args.queries if kind != "flat" or size <= 100_000 else args.flat_max_queries
             keep = truth_rows[truth_rows < n_queries]
-            row = measure(bundle, kind, reals, queries[:n_queries], keep, truth[: len(keep)], args.top_k, 1024)
+            truth_kept = truth[: len(keep)]
+            row = measure(bundle, kind, reals, queries[:n_queries], keep, truth_kept, args.top_k, args.oversample)
             runs.append(row)
             print(
                 f"{size} reals, {row['kind']}: build {row['build_s']:.1f} s "

@@ -11,7 +11,7 @@ from lcmem.embed.cache import EmbeddingCache
 from lcmem.embed.runner import embed_files
 from lcmem.embed.types import EmbeddedSet
 from lcmem.index.faiss_index import CandidateIndex
-from lcmem.index.rescore import rescore_candidates
+from lcmem.index.rescore import search_candidates
 from lcmem.io import discover_images
 from lcmem.model.bundle import Bundle
 from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
@@ -152,8 +152,9 @@ def _search_and_rescore(
     for start in range(0, total, settings.query_chunk):
         cancel.raise_if_cancelled()
         queries = synthetics.embeddings[start : start + settings.query_chunk]
-        distances, indices = index.search(queries, settings.top_k)
-        ranked = rescore_candidates(bundle.model.network, queries, reals.embeddings, indices, distances)
+        ranked = search_candidates(
+            index, bundle.model.network, queries, reals.embeddings, settings.top_k, settings.oversample
+        )
         chunk: list[Candidate] = []
         for row, synthetic in enumerate(synthetics.refs[start : start + len(queries)]):
             rank = 0

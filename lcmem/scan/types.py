@@ -7,15 +7,18 @@ from dataclasses import dataclass, field
 from lcmem.embed.runner import EmbedSettings
 from lcmem.embed.types import ImageRef
 from lcmem.index.faiss_index import IndexSettings
+from lcmem.index.rescore import OVERSAMPLE
 from lcmem.io.types import FileProblem
 
 
 @dataclass(frozen=True)
 class ScanSettings:
-    """What a scan does: ``top_k`` candidates per synthetic image, embedding and index settings, and for the
-    real→real null distribution at most ``null_sample`` reals with ``null_k`` candidates each."""
+    """What a scan does: ``top_k`` candidates per synthetic image, chosen by exact score among ``oversample ×
+    top_k`` that the index proposes; embedding and index settings; and for the real→real null distribution at
+    most ``null_sample`` reals with ``null_k`` candidates each."""
 
     top_k: int = 20
+    oversample: int = OVERSAMPLE
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     query_chunk: int = 1024

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lcmem.index.rescore import rescore_candidates
+from lcmem.index.faiss_index import CandidateIndex, IndexSettings
+from lcmem.index.rescore import rescore_candidates, search_candidates
 from lcmem.model.siamese import SiameseNetwork
 
 
@@ -39,3 +40,17 @@ def test_empty_slots_go_last_and_ties_follow_distance() -> None:
     ranked = rescore_candidates(net, queries, reals, candidates, distances)
     assert ranked.indices[0].tolist() == [0, 1, 2, -1]
     assert ranked.valid[0].tolist() == [True, True, True, False]
+
+
+def test_oversampling_finds_the_best_score_that_the_search_distance_ranks_second() -> None:
+    net = SiameseNetwork("atto", embedding_dim=2)
+    with torch.no_grad():
+        net.fc_end.weight.copy_(torch.tensor([[-1.0, -1.0]]))
+    query = np.zeros((1, 2), np.float32)
+    reals = np.array([[1.0, 0.0], [0.6, 0.6]], np.float32)  # L1 1.0 vs 1.2 (score: 0 wins); L2² 1.0 vs 0.72
+    index = CandidateIndex(net.fc_end.weight.detach().numpy()[0], IndexSettings(kind="flat"))
+    index.build(reals)
+    assert search_candidates(index, net, query, reals, top_k=1, oversample=1).indices.tolist() == [[1]]
+    best = search_candidates(index, net, query, reals, top_k=1, oversample=2)
+    assert best.indices.tolist() == [[0]]
+    assert best.scores.shape == (1, 1)
