@@ -2,9 +2,10 @@
 
 Start-up imports Qt, SQLAlchemy, NumPy and pydicom only; torch, diffusers and FAISS load on the worker when a
 scan starts. ``--screenshot`` runs offscreen with throwaway settings, opens the project (read-only if it is
-in use), shows the review screen with its first pair (or the screen named by ``--screen``), waits until every
-image is decoded, saves the window as a PNG and exits 0. ``--demo`` makes (once) and opens the demo project in
-the app's data folder and scans it with the untrained demo model, as the start screen's demo button does.
+in use), shows the review screen with its first pair (or the screen named by ``--screen``; ``about`` is the
+About box), waits until every image is decoded, saves the window as a PNG and exits 0. ``--demo`` makes (once)
+and opens the demo project in the app's data folder and scans it with the untrained demo model, as the start
+screen's demo button does.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from app.main_window import MainWindow
 
 logger = logging.getLogger(__name__)
 
-SCREENS = ("review", "sources", "calibration", "start")
+SCREENS = ("review", "sources", "calibration", "start", "about")
 SCREENSHOT_TIMEOUT_S = 600.0
 
 
@@ -56,16 +59,17 @@ def take_screenshot(window: MainWindow, out: Path, screen: str, size: str) -> in
     width, height = (int(v) for v in size.lower().split("x"))
     window.resize(width, height)
     window.show()
-    if screen == "start" or window.project is None:
+    tabs = {"review": REVIEW_TAB, "sources": SOURCES_TAB, "calibration": CALIBRATION_TAB}
+    if screen not in tabs or window.project is None:
         window.show_start()
     else:
-        window.tabs.setCurrentIndex(
-            {"review": REVIEW_TAB, "sources": SOURCES_TAB, "calibration": CALIBRATION_TAB}[screen]
-        )
+        window.tabs.setCurrentIndex(tabs[screen])
     if not window.wait_until_idle(SCREENSHOT_TIMEOUT_S):
         logger.warning("still busy after %.0f s; the screenshot may be incomplete", SCREENSHOT_TIMEOUT_S)
+    shown: QWidget = window.show_about() if screen == "about" else window
+    window.wait_until_idle()
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(out), "PNG"):
+    if not shown.grab().save(str(out), "PNG"):
         logger.error("could not write %s", out)
         return 1
     logger.info("screenshot written to %s", out)

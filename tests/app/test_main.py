@@ -72,6 +72,14 @@ def test_demo_screenshot_makes_scans_and_shows_the_demo_project(qtbot, tmp_path:
         assert [s.status for s in project.scans()] == ["done"]
 
 
+def test_the_about_box_can_be_rendered_offscreen(qtbot, tmp_path: Path) -> None:
+    out = tmp_path / "about.png"
+    assert main(["--screenshot", str(out), "--screen", "about"]) == 0
+    with Image.open(out) as image:
+        assert image.size == (720, 640)
+        assert np.unique(np.asarray(image.convert("L"))).size > 20, "the screenshot looks blank"
+
+
 def test_a_second_instance_gets_a_clear_message_and_read_only_access(qtbot, window: MainWindow, scanned) -> None:
     reasons: list[str] = []
     window.ask_read_only = lambda reason: reasons.append(reason) or False
