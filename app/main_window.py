@@ -30,9 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.about_dialog import AboutDialog
 from app.calibrate_view import CalibrateView, threshold_in_use
 from app.demo_flow import DEMO_TOP_K, DemoLauncher, choose_demo_folder
 from app.export_dialog import ExportDialog
+from app.icon import app_icon
 from app.image_loader import ImageLoader
 from app.keys import Action, label_of
 from app.new_project_dialog import NewProjectDialog
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.setWindowTitle("LCMem Review")
+        self.setWindowIcon(app_icon())
         self.resize(1440, 900)
         geometry = settings.get(WINDOW_GEOMETRY)
         if geometry:
@@ -171,7 +174,7 @@ class MainWindow(QMainWindow):
                 )
             )
         self._action("&Help", f"Review &keys\t{label_of(Action.HELP)}", lambda: self._review(Action.HELP))
-        self._action("&Help", "&About LCMem Review", self._about)
+        self._action("&Help", "&About LCMem Review", self.show_about)
 
     def _connect(self) -> None:
         self.start_page.newRequested.connect(self.new_project)
@@ -445,13 +448,13 @@ class MainWindow(QMainWindow):
             self.status_threshold.setText(f"Threshold {threshold:.3f} ({note})")
         self.status_reviewer.setText(f"Reviewer: {self.settings.get(REVIEWER)}")
 
-    def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About LCMem Review",
-            "LCMem Review finds training images a generative model has memorized, with reviewer labels kept in "
-            "a project file and a threshold calibrated from them.",
-        )
+    def show_about(self) -> AboutDialog:
+        """Open Help ▸ About: versions, the model and its training-data licenses, the licenses."""
+        scans = self.project.scans() if self.project is not None else []
+        done = [s for s in scans if s.status == "done"] or scans
+        dialog = AboutDialog((done[-1].model_name, done[-1].model_checksum) if done else None, self)
+        dialog.show()
+        return dialog
 
     # ----- lifetime ---------------------------------------------------------------------------------------
 

@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SIZE = (1440, 900)
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def default_out() -> Path:
+    """``docs/screenshots`` of a source checkout; ``screenshots`` in the current folder for an installed app."""
+    from lcmem.resources import source_checkout
+
+    checkout = source_checkout()
+    return checkout / "docs" / "screenshots" if checkout is not None else Path("screenshots")
 
 
 def label_like_a_reviewer(project_path: Path, demo_root: Path) -> tuple[int, int]:
@@ -143,8 +150,9 @@ def make_screenshots(out: Path, work: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """Write the screenshots; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m app.screenshots", description=__doc__.splitlines()[0])
-    parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("out", nargs="?", type=Path, help="where the PNGs go (default: docs/screenshots)")
     args = parser.parse_args(argv)
+    args.out = args.out or default_out()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = Path(tempfile.gettempdir()) / "lcmem-screenshots"

@@ -5,13 +5,20 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
+from lcmem import __version__
+
+
+def package_version(distribution: str) -> str:
+    """The installed version of ``distribution`` from its metadata (no import), or ``"not installed"``."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
 
 def software_versions() -> dict[str, str]:
     """Versions of Python, lcmem and the numerical packages that determine a result."""
-    versions = {"python": platform.python_version()}
-    for package in ("lcmem", "torch", "diffusers", "numpy", "pillow", "pydicom", "faiss-cpu", "safetensors"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
+    versions = {"python": platform.python_version(), "lcmem": __version__}
+    for package in ("torch", "diffusers", "numpy", "pillow", "pydicom", "faiss-cpu", "safetensors"):
+        versions[package] = package_version(package)
     return versions

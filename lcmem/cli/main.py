@@ -6,8 +6,9 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from lcmem import __version__
+from lcmem.about import version_text
 from lcmem.cli import dataset, evaluate, import_checkpoint, info, init_bundle, project, scan, train
 from lcmem.errors import Cancelled, LCMemError
 from lcmem.io.reasons import describe_os_error
@@ -15,12 +16,23 @@ from lcmem.io.reasons import describe_os_error
 COMMANDS = (scan, project, train, evaluate, dataset, info, import_checkpoint, init_bundle)
 
 
+class VersionAction(argparse.Action):
+    """``--version``: print lcmem's version and its libraries' on one line, then exit."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full ``lcmem`` argument parser."""
     parser = argparse.ArgumentParser(
         prog="lcmem", description="Find training images that a generative model has memorized (LCMem)."
     )
-    parser.add_argument("--version", action="version", version=f"lcmem {__version__}")
+    parser.add_argument("--version", action=VersionAction, help="print the versions of lcmem and its libraries")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:

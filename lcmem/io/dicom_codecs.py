@@ -50,6 +50,21 @@ def dicom_decoders() -> dict[str, bool]:
     return {name: all(_is_available(u) for u in uids) for name, (uids, _) in FAMILIES.items()}
 
 
+def decoder_plugins() -> dict[str, list[str]]:
+    """Per transfer-syntax family, the pydicom decoder plugins that can run here for its first syntax.
+
+    Returns:
+        e.g. ``{"rle": ["pydicom", "pylibjpeg"], "jpeg_ls": [], ...}``; ``pylibjpeg`` stands for pylibjpeg with
+        the plugin package of that family (pylibjpeg-libjpeg, -openjpeg or -rle); pydicom decodes the
+        uncompressed families itself.
+    """
+    plugins = {}
+    for name, (uids, _) in FAMILIES.items():
+        decoder = get_decoder(uids[0])
+        plugins[name] = ["pydicom"] if decoder.is_native else sorted(decoder.available_plugins)
+    return plugins
+
+
 def decoder_for(path: str, tsyntax: uid.UID) -> Decoder:
     """Return pydicom's decoder for a transfer syntax, if it can run here.
 

@@ -97,8 +97,12 @@ class LCMemConfig:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, source: str = "lcmem.json") -> LCMemConfig:
-        """Parse ``lcmem.json``; unknown or missing keys raise :class:`BundleError` naming them."""
+    def from_json(cls, text: str, source: str = "lcmem.json", *, validate: bool = True) -> LCMemConfig:
+        """Parse ``lcmem.json``; unknown or missing keys raise :class:`BundleError` naming them.
+
+        ``validate=False`` skips :meth:`validate` (which imports torch for the backbone sizes): enough to read
+        a bundle's name, version and checksum.
+        """
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -120,7 +124,8 @@ class LCMemConfig:
             config = cls(vae=vae, **data)
         except TypeError as exc:
             raise BundleError(f"{source} is incomplete or malformed: {exc}") from exc
-        config.validate(source)
+        if validate:
+            config.validate(source)
         return config
 
     def validate(self, source: str = "lcmem.json") -> None:

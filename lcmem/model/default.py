@@ -5,13 +5,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lcmem.resources import resource_path
+
 DEFAULT_BUNDLE_NAME = "lcmem-small"
 
 
 def default_bundle_path() -> Path | None:
-    """``$LCMEM_DEFAULT_MODEL``, else ``resources/models/lcmem-small`` beside the package, if it exists."""
+    """``$LCMEM_DEFAULT_MODEL``, else the shipped ``resources/models/lcmem-small`` if it is there.
+
+    The shipped resources are found in a source checkout, an installed wheel and a frozen app alike
+    (:mod:`lcmem.resources`).
+    """
     override = os.environ.get("LCMEM_DEFAULT_MODEL")
     if override:
         return Path(override)
-    candidate = Path(__file__).resolve().parents[2] / "resources" / "models" / DEFAULT_BUNDLE_NAME
-    return candidate if (candidate / "lcmem.json").is_file() else None
+    candidate = resource_path("models", DEFAULT_BUNDLE_NAME)
+    return candidate if candidate is not None and (candidate / "lcmem.json").is_file() else None

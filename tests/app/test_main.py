@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
 from app.keys import Action
-from app.main import build_parser
+from app.main import build_parser, main
 from app.main_window import MainWindow
+from app.settings import app_data_dir
 from lcmem.store.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,6 +53,31 @@ def test_screenshot_writes_a_png_of_the_review_screen_without_importing_torch(sc
 def test_the_parser_knows_the_documented_options() -> None:
     args = build_parser().parse_args(["p.lcmem", "--screenshot", "o.png", "--screen", "calibration"])
     assert args.project == Path("p.lcmem") and args.screenshot == Path("o.png") and args.screen == "calibration"
+
+
+def test_demo_and_a_project_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args(["--demo"]).demo
+    with pytest.raises(SystemExit):
+        main(["p.lcmem", "--demo"])
+    assert "not both" in capsys.readouterr().err
+
+
+def test_demo_screenshot_makes_scans_and_shows_the_demo_project(qtbot, tmp_path: Path) -> None:
+    out = tmp_path / "demo.png"
+    assert main(["--demo", "--screenshot", str(out), "--size", "1200x760"]) == 0
+    with Image.open(out) as image:
+        assert image.size == (1200, 760)
+        assert np.unique(np.asarray(image.convert("L"))).size > 20, "the screenshot looks blank"
+    with Project.open(app_data_dir() / "demo" / "demo.lcmem", read_only=True) as project:
+        assert [s.status for s in project.scans()] == ["done"]
+
+
+def test_the_about_box_can_be_rendered_offscreen(qtbot, tmp_path: Path) -> None:
+    out = tmp_path / "about.png"
+    assert main(["--screenshot", str(out), "--screen", "about"]) == 0
+    with Image.open(out) as image:
+        assert image.size == (720, 640)
+        assert np.unique(np.asarray(image.convert("L"))).size > 20, "the screenshot looks blank"
 
 
 def test_a_second_instance_gets_a_clear_message_and_read_only_access(qtbot, window: MainWindow, scanned) -> None:

@@ -168,3 +168,25 @@ def test_installed_entry_point_runs() -> None:
     result = subprocess.run([str(lcmem), "--version"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0
     assert result.stdout.startswith("lcmem ")
+
+
+def test_info_without_a_bundle_verifies_the_default_model(capsys: pytest.CaptureFixture) -> None:
+    from lcmem.model.default import default_bundle_path
+
+    assert main(["info", "--verify", "--environment"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert Path(data["path"]) == default_bundle_path().resolve() and data["verified"] is True
+    environment = data["environment"]
+    assert environment["frozen"] is False and environment["versions"]["torch"] == torch.__version__
+    decoders = environment["dicom_decoders"]
+    assert decoders["uncompressed"] == ["pydicom"]
+    for family in ("jpeg_lossless", "jpeg_ls", "jpeg_2000", "htj2k", "rle"):  # pylibjpeg and its three plugins
+        assert "pylibjpeg" in decoders[family], family
+
+
+def test_info_without_a_bundle_or_default_model_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr("lcmem.cli.info.default_bundle_path", lambda: None)
+    assert main(["info"]) == 1
+    assert "no default model is installed" in capsys.readouterr().err
