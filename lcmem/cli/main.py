@@ -8,11 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from lcmem import __version__
-from lcmem.cli import dataset, embed, evaluate, import_checkpoint, info, init_bundle, project, scan, train
+from lcmem.cli import dataset, embed, evaluate, import_checkpoint, index, info, init_bundle, project, scan, train
 from lcmem.errors import Cancelled, LCMemError
 from lcmem.io.reasons import describe_os_error
 
-COMMANDS = (scan, project, embed, train, evaluate, dataset, info, import_checkpoint, init_bundle)
+COMMANDS = (scan, project, embed, index, train, evaluate, dataset, info, import_checkpoint, init_bundle)
 
 
 def build_parser() -> argparse.ArgumentParser:
