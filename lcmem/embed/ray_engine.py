@@ -26,7 +26,7 @@ from lcmem.embed.items import decode_file, digest_file, encode_inputs
 from lcmem.embed.shards import dicom_uids
 from lcmem.embed.types import ItemEmbeddings, ItemRecord
 from lcmem.embed.units import WorkUnit
-from lcmem.errors import BundleError
+from lcmem.errors import BundleError, EmbeddingsError
 from lcmem.extras import require
 from lcmem.io import DEFAULT_MAX_PIXELS, FileProblem
 from lcmem.model.bundle import Bundle, load_bundle
@@ -172,7 +172,14 @@ class RayEngine:
         require("ray.data", "the Ray engine")
         started_here = not ray.is_initialized()
         if started_here:
-            ray.init(address=self.ray_settings.address, include_dashboard=False)
+            address = self.ray_settings.address
+            try:
+                ray.init(address=address, include_dashboard=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = f"the Ray cluster at {address}" if address else "a Ray instance on this machine"
+                raise EmbeddingsError(
+                    f"cannot start or join {where} ({exc}); check --address, or leave it out to start Ray here"
+                ) from exc
         try:
             for unit, result in self._stream(ray, pa, units, bundle, cancel):
                 done(unit, result)
@@ -184,6 +191,7 @@ class RayEngine:
         self, ray: Any, pa: Any, units: Sequence[WorkUnit], bundle: Bundle, cancel: CancelToken
     ) -> Iterator[tuple[WorkUnit, ItemEmbeddings]]:
         s = self.ray_settings
+        ray.data.DataContext.get_current().enable_progress_bars = False  # lcmem reports progress per shard
         device = "cuda" if s.num_gpus_per_worker > 0 else "cpu"
         dataset = (
             ray.data.from_arrow(_path_blocks(pa, units, s.files_per_block))

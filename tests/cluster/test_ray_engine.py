@@ -16,6 +16,7 @@ pytest.importorskip("pyarrow")
 
 from lcmem.embed.archive import MANIFEST, SHARDS, run_embed_job
 from lcmem.embed.ray_engine import RayEngine, RaySettings
+from lcmem.errors import EmbeddingsError
 from tests.cluster.conftest import FILES_PER_SHARD, Archive, assert_same_embeddings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,3 +52,18 @@ def test_a_killed_ray_job_resumes_without_duplicates(
     manifest = assert_same_embeddings(out, local_embeddings)  # every (path, frame) once, equal vectors
     assert manifest["resumed_shards"] == 2 and manifest["settings"]["files_per_shard"] == 2
     assert set(written) <= {s["name"] for s in manifest["shards"]}
+
+
+def test_a_cluster_that_cannot_be_joined_is_an_lcmem_error(
+    archive: Archive, tiny_bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ray
+
+    def refuse(**_options: object) -> None:
+        raise ConnectionError("GCS at 10.0.0.9:6379 did not answer")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    engine = RayEngine(RaySettings(address="10.0.0.9:6379"))
+    with pytest.raises(EmbeddingsError, match=r"cannot start or join the Ray cluster at 10\.0\.0\.9:6379.*--address"):
+        run_embed_job(archive.real, tiny_bundle, tmp_path / "emb", engine, files_per_shard=FILES_PER_SHARD)
