@@ -9,6 +9,7 @@ from pathlib import Path
 from lcmem.cli.progress_bar import StageProgressBar
 from lcmem.embed.archive import EmbedEngine, run_embed_job
 from lcmem.embed.runner import EmbedSettings
+from lcmem.extras import require
 from lcmem.io.types import DEFAULT_MAX_PIXELS
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import model_path_or_default
@@ -51,6 +52,8 @@ def _engine(args: argparse.Namespace, device: str) -> EmbedEngine:
     if args.engine == "ray":
         from lcmem.embed.ray_engine import RayEngine, RaySettings
 
+        require("ray.data", "lcmem embed --engine ray")
+
         return RayEngine(
             RaySettings(
                 address=args.address,
@@ -76,11 +79,12 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("lcmem embed: --files-per-shard must be at least 1")
     configure_threads(args.threads)
     device = resolve_device(args.device) if args.engine == "local" else "cpu"
+    engine = _engine(args, device)
     bundle = load_bundle(model_path_or_default(args.model), device=device)
     bar = StageProgressBar(enabled=not args.quiet, unit="file")
     try:
         summary = run_embed_job(
-            args.input, bundle, args.out, _engine(args, device), files_per_shard=args.files_per_shard, progress=bar
+            args.input, bundle, args.out, engine, files_per_shard=args.files_per_shard, progress=bar
         )
     finally:
         bar.close()

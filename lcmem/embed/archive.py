@@ -28,6 +28,7 @@ from lcmem.embed.shards import ShardInfo, verify_shard, write_shard
 from lcmem.embed.types import ItemEmbeddings
 from lcmem.embed.units import SHARD_PREFIX, SHARD_SUFFIX, WorkUnit, plan_units
 from lcmem.errors import EmbeddingsError
+from lcmem.extras import require
 from lcmem.io import FileProblem
 from lcmem.json_files import read_manifest as read_json_manifest
 from lcmem.json_files import write_json_atomic
@@ -114,7 +115,9 @@ def run_embed_job(
     Raises:
         EmbeddingsError: the folder belongs to another model, is being written by another job, or cannot be
             written.
+        MissingExtraError: pyarrow (the ``cluster`` extra) is not installed.
     """
+    require("pyarrow.parquet", "embedding shards")
     folder = Path(out)
     shards = folder / SHARDS
     try:

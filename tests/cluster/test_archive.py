@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 from lcmem.embed.archive import MANIFEST, PROBLEMS, SHARDS, run_embed_job
 from lcmem.embed.local_engine import LocalEngine
 from lcmem.embed.units import plan_units
-from lcmem.errors import EmbeddingsError
+from lcmem.errors import EmbeddingsError, MissingExtraError
 from lcmem.model.bundle import load_bundle
 from tests.cluster.conftest import FILES_PER_SHARD, Archive, assert_same_embeddings, read_folder
 
@@ -91,3 +92,12 @@ def test_a_list_file_gives_its_files_and_records_missing_ones(archive: Archive, 
     assert summary.n_files == 3
     assert sorted(Path(p).name for p, _ in rows) == ["img_0002.png", "img_0020.png", "img_0021.png"]
     assert [(p, kind) for p, kind, _ in problems] == [(str(missing), "FolderError")]
+
+
+def test_without_pyarrow_a_job_says_how_to_install_it(
+    archive: Archive, tiny_bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # what `import` sees when it is not installed
+    with pytest.raises(MissingExtraError, match=r"pyarrow.*pip install 'lcmem\[cluster\]'"):
+        run_embed_job(archive.real, tiny_bundle, tmp_path / "emb", LocalEngine())
+    assert not (tmp_path / "emb").exists()
