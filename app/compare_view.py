@@ -38,6 +38,7 @@ from lcmem.review.compare import (
     drag_window,
     has_window,
     metadata_fields,
+    unshown_text,
 )
 from lcmem.store.project import Project
 from lcmem.store.queries import synthetic_candidates
@@ -210,7 +211,7 @@ class CompareView(QWidget):
             return
         self.shown[slot] = None
         self.canvases[slot].set_image(None)
-        self.canvases[slot].set_texts(window="", message=f"Cannot show this image:\n{message}")
+        self.canvases[slot].set_texts(window="", message=unshown_text(key.path, message))
 
     # ----- what each pane draws --------------------------------------------------------------------------
 

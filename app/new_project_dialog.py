@@ -73,7 +73,7 @@ class NewProjectDialog(QDialog):
         self.path = QLineEdit(str(default))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
-        self.real = FolderList("Real training images (read only, searched recursively)")
+        self.real = FolderList("Real training images (read only, searched recursively), or one prebuilt index folder")
         self.synthetic = FolderList("Synthetic images (read only, searched recursively)")
         self.scan_now = QCheckBox("Scan as soon as the project is created")
         self.scan_now.setChecked(True)

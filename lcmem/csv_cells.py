@@ -15,6 +15,10 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from lcmem.io.types import FileProblem
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -43,27 +47,22 @@ def naming_errors(target: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
 
 
-def write_csv_atomic(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
-    """Write a UTF-8 CSV through a temporary file renamed into place; return the number of data rows.
+@contextlib.contextmanager
+def atomic_text_file(path: str | Path, **options: Any) -> Iterator[TextIO]:
+    """A UTF-8 text stream onto a temporary file beside ``path``, synced and renamed onto it when the block ends.
+
+    ``options`` go to :func:`open` (``newline``, ``errors``). If the block raises, the temporary file is removed
+    and the target is untouched.
 
     Raises:
-        OSError: the folder cannot be written, or the disk is full (the target is left untouched); its
-            ``filename`` is the target.
+        OSError: the folder cannot be written, or the disk is full; its ``filename`` is the target.
     """
     target = Path(path)
     with naming_errors(target):
         handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    count = 0
     try:
-        with (
-            naming_errors(target),
-            os.fdopen(handle, "w", newline="", encoding="utf-8", errors="backslashreplace") as stream,
-        ):
-            writer = csv.writer(stream)
-            writer.writerow(header)
-            for row in rows:
-                writer.writerow([safe_cell(v) for v in row])
-                count += 1
+        with naming_errors(target), os.fdopen(handle, "w", encoding="utf-8", **options) as stream:
+            yield stream
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp, target)
@@ -71,7 +70,32 @@ def write_csv_atomic(path: str | Path, header: Sequence[str], rows: Iterable[Seq
         if os.path.exists(temp):
             os.unlink(temp)
         raise
+
+
+def write_csv_atomic(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Write a UTF-8 CSV through a temporary file renamed into place; return the number of data rows.
+
+    Raises:
+        OSError: the folder cannot be written, or the disk is full (the target is left untouched); its
+            ``filename`` is the target.
+    """
+    count = 0
+    with atomic_text_file(path, newline="", errors="backslashreplace") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([safe_cell(v) for v in row])
+            count += 1
     return count
+
+
+PROBLEM_COLUMNS = ("path", "kind", "reason")
+"""The columns of every problems CSV (a scan's, an embedding job's)."""
+
+
+def write_problems(path: str | Path, problems: Iterable[FileProblem]) -> int:
+    """Write unreadable files with their reasons (columns :data:`PROBLEM_COLUMNS`); return the row count."""
+    return write_csv_atomic(path, PROBLEM_COLUMNS, ((p.path, p.kind, p.reason) for p in problems))
 
 
 class CsvStream:

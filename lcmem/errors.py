@@ -48,6 +48,14 @@ class CacheError(LCMemError):
     """The embedding cache could not be opened or written."""
 
 
+class EmbeddingsError(LCMemError):
+    """An embeddings folder (``lcmem embed``) could not be written, resumed or read."""
+
+
+class MissingExtraError(LCMemError):
+    """A feature needs an optional dependency that is not installed (an extra such as ``lcmem[cluster]``)."""
+
+
 class ProjectError(LCMemError):
     """A review project could not be created, opened or updated."""
 

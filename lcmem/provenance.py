@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from importlib import metadata
 
 from lcmem import __version__
+
+PACKAGES = ("torch", "diffusers", "numpy", "pillow", "pydicom", "faiss-cpu", "safetensors")
 
 
 def package_version(distribution: str) -> str:
@@ -16,9 +19,9 @@ def package_version(distribution: str) -> str:
         return "not installed"
 
 
-def software_versions() -> dict[str, str]:
-    """Versions of Python, lcmem and the numerical packages that determine a result."""
+def software_versions(extra: Iterable[str] = ()) -> dict[str, str]:
+    """Versions of Python, lcmem and the numerical packages that determine a result, plus ``extra`` packages."""
     versions = {"python": platform.python_version(), "lcmem": __version__}
-    for package in ("torch", "diffusers", "numpy", "pillow", "pydicom", "faiss-cpu", "safetensors"):
+    for package in (*PACKAGES, *extra):
         versions[package] = package_version(package)
     return versions

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from lcmem.about import version_text
-from lcmem.cli import dataset, evaluate, import_checkpoint, info, init_bundle, project, scan, train
+from lcmem.cli import dataset, embed, evaluate, import_checkpoint, index, info, init_bundle, project, scan, train
 from lcmem.errors import Cancelled, LCMemError
 from lcmem.io.reasons import describe_os_error
 
-COMMANDS = (scan, project, train, evaluate, dataset, info, import_checkpoint, init_bundle)
+COMMANDS = (scan, project, embed, index, train, evaluate, dataset, info, import_checkpoint, init_bundle)
 
 
 class VersionAction(argparse.Action):

@@ -17,6 +17,7 @@ from lcmem.cli.progress_bar import StageProgressBar
 from lcmem.embed.cache import EmbeddingCache, default_cache_dir
 from lcmem.embed.runner import EmbedSettings
 from lcmem.errors import BundleError, ProjectError
+from lcmem.index.prebuilt import read_index_manifest
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
 from lcmem.review.calibrate import calibrate_project, latest_card
@@ -45,7 +46,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     new = commands.add_parser("new", help="create a project file with its source folders")
     new.add_argument("project", type=Path)
-    new.add_argument("--real", type=Path, action="append", required=True)
+    real = new.add_mutually_exclusive_group(required=True)
+    real.add_argument("--real", type=Path, action="append", help="real image folder (repeatable)")
+    real.add_argument("--real-index", type=Path, help="a prebuilt index of the real images (lcmem index build)")
     new.add_argument("--synthetic", type=Path, action="append", required=True)
     new.set_defaults(run=run_new)
 
@@ -99,10 +102,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_new(args: argparse.Namespace) -> int:
     """Create the project."""
-    for folder in (*args.real, *args.synthetic):
+    if args.real_index is not None:
+        read_index_manifest(args.real_index)
+    real = args.real or [args.real_index]
+    for folder in (*real, *args.synthetic):
         if not folder.is_dir():
             raise ProjectError(f"{folder}: not a folder")
-    with Project.create(args.project, args.real, args.synthetic):
+    with Project.create(args.project, real, args.synthetic):
         pass
     print(f"created {args.project}", file=sys.stderr)
     return 0

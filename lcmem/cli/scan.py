@@ -11,11 +11,13 @@ from lcmem.embed.cache import EmbeddingCache, default_cache_dir
 from lcmem.embed.runner import EmbedSettings
 from lcmem.errors import BundleError
 from lcmem.index.faiss_index import INDEX_KINDS, IndexSettings
+from lcmem.index.prebuilt import read_index_manifest
 from lcmem.io.types import DEFAULT_MAX_PIXELS
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
 from lcmem.runtime import configure_threads, resolve_device
 from lcmem.scan.pipeline import run_scan
+from lcmem.scan.real_side import RealIndex
 from lcmem.scan.report import MatchWriter, write_problems, write_run_record
 from lcmem.scan.types import ScanSettings
 
@@ -25,7 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "scan", help="find, for every synthetic image, the real images it most resembles (ranked CSV)"
     )
-    parser.add_argument("--real", type=Path, action="append", required=True, help="real image folder (repeatable)")
+    real = parser.add_mutually_exclusive_group(required=True)
+    real.add_argument("--real", type=Path, action="append", help="real image folder (repeatable)")
+    real.add_argument("--real-index", type=Path, help="a prebuilt index of the real images (lcmem index build)")
     parser.add_argument(
         "--synthetic", type=Path, action="append", required=True, help="synthetic image folder (repeatable)"
     )
@@ -40,7 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--decode-threads", type=int, default=2, help="image decoding threads")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--index", choices=INDEX_KINDS, default="auto", help="FAISS index kind")
-    parser.add_argument("--nprobe", type=int, default=32, help="IVF lists probed per query")
+    parser.add_argument(
+        "--nprobe", type=int, default=None, help="IVF lists probed per query (default 32, or the prebuilt index's)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
@@ -53,15 +59,23 @@ def run(args: argparse.Namespace) -> int:
     model_path = args.model or default_bundle_path()
     if model_path is None:
         raise BundleError("no default model is installed yet: pass --model BUNDLE_DIR")
-    if args.top_k < 1:
-        raise SystemExit("lcmem scan: --top-k must be at least 1")
+    if args.top_k < 1 or (args.nprobe is not None and args.nprobe < 1):
+        raise SystemExit("lcmem scan: --top-k and --nprobe must be at least 1")
+    if args.real_index is not None:
+        nprobe = args.nprobe or int(read_index_manifest(args.real_index)["nprobe"])
+        reals: list[Path] | RealIndex = RealIndex(args.real_index, nprobe)
+        inputs: dict[str, object] = {"real_index": str(args.real_index.resolve())}
+    else:
+        nprobe = args.nprobe or IndexSettings.nprobe
+        reals = args.real
+        inputs = {"real": [str(p) for p in args.real]}
     configure_threads(args.threads)
     device = resolve_device(args.device)
     bundle = load_bundle(model_path, device=device)
     settings = ScanSettings(
         top_k=args.top_k,
         embed=EmbedSettings(args.batch_size, args.decode_threads, device, args.max_pixels),
-        index=IndexSettings(kind=args.index, nprobe=args.nprobe),
+        index=IndexSettings(kind=args.index, nprobe=nprobe),
     )
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     writer = MatchWriter(out)
     bar = StageProgressBar(enabled=not args.quiet)
     try:
-        summary = run_scan(args.real, args.synthetic, bundle, writer, settings=settings, cache=cache, progress=bar)
+        summary = run_scan(reals, args.synthetic, bundle, writer, settings=settings, cache=cache, progress=bar)
         writer.commit()
     except BaseException:
         writer.discard()
@@ -84,11 +98,7 @@ def run(args: argparse.Namespace) -> int:
         if cache is not None:
             cache.close()
     write_problems(problems_path, summary.problems)
-    inputs = {
-        "real": [str(p) for p in args.real],
-        "synthetic": [str(p) for p in args.synthetic],
-        "model": str(Path(model_path).resolve()),
-    }
+    inputs.update(synthetic=[str(p) for p in args.synthetic], model=str(Path(model_path).resolve()))
     write_run_record(out.with_name(out.stem + ".run.json"), summary, settings, inputs)
     print(
         f"{summary.n_synthetic_items} synthetic × {summary.n_real_items} real images: {summary.n_candidates} "

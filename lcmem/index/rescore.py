@@ -46,7 +46,7 @@ def rescore_candidates(
     Args:
         network: the model's network (its ``pair_logits`` head is used).
         queries: synthetic embeddings ``(Q, D)``.
-        reals: all real embeddings ``(N, D)``.
+        reals: all real embeddings ``(N, D)``; only the candidates' rows are read (it may be memory-mapped).
         candidates: real indices ``(Q, K)`` from the search; ``-1`` marks an empty slot.
         distances: the search distances ``(Q, K)``.
     """
@@ -54,7 +54,7 @@ def rescore_candidates(
     safe = np.where(valid, candidates, 0)
     with torch.inference_mode():
         q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)).unsqueeze(1)
-        r = torch.from_numpy(np.ascontiguousarray(reals, dtype=np.float32))[torch.from_numpy(safe)]
+        r = torch.from_numpy(np.ascontiguousarray(reals[safe], dtype=np.float32))
         head = network.fc_end
         scores = torch.sigmoid(network.pair_logits(q.to(head.weight.device), r.to(head.weight.device)))
         scores = scores.float().cpu().numpy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lcmem.errors import BundleError
 from lcmem.resources import resource_path
 
 DEFAULT_BUNDLE_NAME = "lcmem-small"
@@ -21,3 +22,15 @@ def default_bundle_path() -> Path | None:
         return Path(override)
     candidate = resource_path("models", DEFAULT_BUNDLE_NAME)
     return candidate if candidate is not None and (candidate / "lcmem.json").is_file() else None
+
+
+def model_path_or_default(path: Path | None) -> Path:
+    """``path`` if given, else the default bundle.
+
+    Raises:
+        BundleError: no path is given and no default model is installed.
+    """
+    chosen = path or default_bundle_path()
+    if chosen is None:
+        raise BundleError("no default model is installed yet: pass --model BUNDLE_DIR")
+    return chosen

@@ -7,6 +7,7 @@ The pixels themselves always come from :func:`lcmem.io.load_image` (a new window
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +154,20 @@ def metadata_fields(
 
 def _text(value: object) -> str:
     return "—" if value is None or value == "" else str(value)
+
+
+def unshown_text(path: str, reason: str) -> str:
+    """What a pane says when its image cannot be shown.
+
+    A file that is not there at all is most often one recorded on another machine (a real image of a prebuilt
+    index, embedded where the archive lives), so the text says where it was and how to reach it.
+    """
+    if not os.path.lexists(path):
+        return (
+            f"Not reachable from this workstation:\n{path}\nThe path was recorded where the images were embedded "
+            "(a prebuilt index or another machine); mount that storage at the same path to see the image."
+        )
+    return f"Cannot show this image:\n{reason}"
 
 
 def to_grey(pixels: np.ndarray) -> np.ndarray:

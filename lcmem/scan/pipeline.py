@@ -1,21 +1,23 @@
-"""``run_scan``: discover → embed (cached) → FAISS candidates → exact LCMem re-scoring, streamed out."""
+"""``run_scan``: real side (folders embedded now, or a prebuilt index) → FAISS candidates → exact re-scoring."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from lcmem.embed.cache import EmbeddingCache
 from lcmem.embed.runner import embed_files
 from lcmem.embed.types import EmbeddedSet
-from lcmem.index.faiss_index import CandidateIndex
 from lcmem.index.rescore import search_candidates
 from lcmem.io import discover_images
 from lcmem.model.bundle import Bundle
 from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
 from lcmem.scan.null import IdentityFunction, NullScore, nearest_other_scores
+from lcmem.scan.real_side import RealSet, RealSide, real_side_for
 from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
 
 logger = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ NullSink = Callable[[list[NullScore]], None]
 
 
 def run_scan(
-    real_roots: Sequence[str | Path],
+    reals: Sequence[str | Path] | RealSide,
     synthetic_roots: Sequence[str | Path],
     bundle: Bundle,
     sink: CandidateSink,
@@ -47,7 +49,9 @@ def run_scan(
     resumes where it stopped.
 
     Args:
-        real_roots: folders (or files) of real training images, walked recursively.
+        reals: folders (or files) of real training images, walked recursively, or a :class:`RealSide` (such
+            as :class:`~lcmem.scan.real_side.RealIndex`, a prebuilt index); folders holding just one prebuilt
+            index folder are read as that index.
         synthetic_roots: folders (or files) of synthetic images.
         bundle: the LCMem model.
         sink: receives lists of :class:`Candidate`.
@@ -55,23 +59,20 @@ def run_scan(
         cache: the embedding cache for ``bundle`` (``None``: no caching).
         progress: receives ``(done, total, text)`` for each stage.
         cancel: checked between batches; raises :class:`lcmem.errors.Cancelled`.
-        on_items: receives ``("real" | "synthetic", EmbeddedSet)`` once each side is embedded, before any
-            candidate is emitted (a project records its images there).
+        on_items: receives ``("real" | "synthetic", EmbeddedSet)`` before any candidate naming those items is
+            emitted (a project records its images there): each side once, after it is embedded; a prebuilt
+            index, which may hold 10^7 reals, hands instead each chunk's new real candidates.
         on_null: receives, after the candidates, the real→real null scores (:mod:`lcmem.scan.null`): for
             up to ``settings.null_sample`` reals, the best score against a different real item. ``None``:
-            they are not computed.
+            they are not computed; nor are they for a prebuilt index.
         real_identity: a real item's identity (e.g. its pseudonymised patient id), or ``None`` if unknown;
             reals of the same identity do not count as different for ``on_null``. It is called only after
             ``on_items``, so a caller may derive identities from what it recorded there.
     """
     settings = settings or ScanSettings()
     seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-    real_files = discover_images(real_roots)
-    synthetic_files = discover_images(synthetic_roots)
-    seconds["discover"] = time.perf_counter() - clock
 
-    def embed(files: Iterable[Path], label: str) -> EmbeddedSet:
+    def embed(files: Sequence[Path], label: str) -> EmbeddedSet:
         start = time.perf_counter()
         result = embed_files(
             list(files),
@@ -85,76 +86,87 @@ def run_scan(
         seconds[f"embed {label}"] = time.perf_counter() - start
         return result
 
-    reals = embed(real_files.files, "real images")
-    synthetics = embed(synthetic_files.files, "synthetic images")
-    if on_items is not None:
-        on_items("real", reals)
-        on_items("synthetic", synthetics)
-
-    clock = time.perf_counter()
-    progress(0, 1, "building the search index")
-    index = CandidateIndex(bundle.model.network.fc_end.weight.detach().cpu().numpy()[0], settings.index)
-    index.build(reals.embeddings)
-    seconds["index"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    n_candidates = _search_and_rescore(reals, synthetics, index, bundle, settings, sink, progress, cancel)
-    seconds["search"] = time.perf_counter() - clock
-
-    n_null = 0
-    if on_null is not None:
+    side = reals if isinstance(reals, RealSide) else real_side_for(reals)
+    real = side.open(bundle, settings.index, embed, progress)
+    try:
         clock = time.perf_counter()
-        null_scores = nearest_other_scores(
-            reals,
-            index,
-            bundle.model.network,
-            identity=real_identity,
-            sample=settings.null_sample,
-            k=settings.null_k,
-            chunk=settings.query_chunk,
-            progress=progress,
-            cancel=cancel,
-        )
-        on_null(null_scores)
-        n_null = len(null_scores)
-        seconds["null"] = time.perf_counter() - clock
+        synthetic_files = discover_images(synthetic_roots)
+        seconds["discover"] = real.seconds.pop("discover", 0.0) + time.perf_counter() - clock
+        seconds.update(real.seconds)
+        synthetics = embed(synthetic_files.files, "synthetic images")
+        if on_items is not None:
+            if real.embedded is not None:
+                on_items("real", real.embedded)
+            on_items("synthetic", synthetics)
 
-    problems = (*real_files.problems, *reals.problems, *synthetic_files.problems, *synthetics.problems)
+        clock = time.perf_counter()
+        n_candidates = _search_and_rescore(real, synthetics, bundle, settings, sink, on_items, progress, cancel)
+        seconds["search"] = time.perf_counter() - clock
+
+        n_null = 0
+        if on_null is not None and real.embedded is not None:
+            clock = time.perf_counter()
+            null_scores = nearest_other_scores(
+                real.embedded,
+                real.index,
+                bundle.model.network,
+                identity=real_identity,
+                sample=settings.null_sample,
+                k=settings.null_k,
+                chunk=settings.query_chunk,
+                progress=progress,
+                cancel=cancel,
+            )
+            on_null(null_scores)
+            n_null = len(null_scores)
+            seconds["null"] = time.perf_counter() - clock
+    finally:
+        real.close()
+
+    problems = (*real.problems, *synthetic_files.problems, *synthetics.problems)
+    embedded = [e for e in (real.embedded, synthetics) if e is not None]
     return ScanSummary(
         model_checksum=bundle.checksum,
         model_name=bundle.config.name,
-        n_real_files=len(real_files.files),
+        n_real_files=real.n_files,
         n_synthetic_files=len(synthetic_files.files),
-        n_real_items=len(reals),
+        n_real_items=len(real),
         n_synthetic_items=len(synthetics),
         n_candidates=n_candidates,
-        index_kind=index.kind,
+        index_kind=real.index.kind,
         problems=tuple(sorted(problems, key=lambda p: p.path)),
-        cached_files=reals.n_cached_files + synthetics.n_cached_files,
-        computed_files=reals.n_computed_files + synthetics.n_computed_files,
+        cached_files=sum(e.n_cached_files for e in embedded),
+        computed_files=sum(e.n_computed_files for e in embedded),
         seconds=seconds,
         n_null_scores=n_null,
     )
 
 
 def _search_and_rescore(
-    reals: EmbeddedSet,
+    real: RealSet,
     synthetics: EmbeddedSet,
-    index: CandidateIndex,
     bundle: Bundle,
     settings: ScanSettings,
     sink: CandidateSink,
+    on_items: ItemsSink | None,
     progress: Progress,
     cancel: CancelToken,
 ) -> int:
     total = len(synthetics)
     emitted = 0
+    announced: set[int] = set()
     for start in range(0, total, settings.query_chunk):
         cancel.raise_if_cancelled()
         queries = synthetics.embeddings[start : start + settings.query_chunk]
         ranked = search_candidates(
-            index, bundle.model.network, queries, reals.embeddings, settings.top_k, settings.oversample
+            real.index, bundle.model.network, queries, real.vectors, settings.top_k, settings.oversample
         )
+        refs = real.refs(ranked.indices[ranked.valid])
+        if on_items is not None and real.embedded is None:
+            new = sorted(set(refs) - announced)
+            announced.update(new)
+            if new:
+                on_items("real", EmbeddedSet(tuple(refs[r] for r in new), np.asarray(real.vectors[new]), ()))
         chunk: list[Candidate] = []
         for row, synthetic in enumerate(synthetics.refs[start : start + len(queries)]):
             rank = 0
@@ -164,7 +176,7 @@ def _search_and_rescore(
                 if not valid:
                     continue
                 rank += 1
-                chunk.append(Candidate(synthetic, reals.refs[int(real_index)], rank, float(score)))
+                chunk.append(Candidate(synthetic, refs[int(real_index)], rank, float(score)))
         sink(chunk)
         emitted += len(chunk)
         progress(min(start + len(queries), total), total, "searching and scoring candidates")

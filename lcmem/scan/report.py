@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from lcmem.csv_cells import CsvStream, naming_errors, write_csv_atomic
-from lcmem.io.types import FileProblem
+from lcmem.csv_cells import PROBLEM_COLUMNS as PROBLEM_COLUMNS  # re-exported, with write_problems
+from lcmem.csv_cells import CsvStream
+from lcmem.csv_cells import write_problems as write_problems
+from lcmem.json_files import write_json_atomic
 from lcmem.provenance import software_versions
 from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
 
@@ -25,7 +24,6 @@ MATCH_COLUMNS = (
     "synthetic_sha256",
     "real_sha256",
 )
-PROBLEM_COLUMNS = ("path", "kind", "reason")
 
 
 def candidate_row(candidate: Candidate) -> tuple[object, ...]:
@@ -52,11 +50,6 @@ class MatchWriter:
         self._csv.discard()
 
 
-def write_problems(path: str | Path, problems: tuple[FileProblem, ...]) -> int:
-    """Write the unreadable files with their reasons; return the row count."""
-    return write_csv_atomic(path, PROBLEM_COLUMNS, ((p.path, p.kind, p.reason) for p in problems))
-
-
 def write_run_record(path: str | Path, summary: ScanSummary, settings: ScanSettings, inputs: dict[str, Any]) -> None:
     """Write the JSON record of a scan: inputs, settings, model checksum, counts, timings, versions."""
     record = {
@@ -67,14 +60,4 @@ def write_run_record(path: str | Path, summary: ScanSummary, settings: ScanSetti
         "n_problems": len(summary.problems),
         "software": software_versions(),
     }
-    target = Path(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with naming_errors(target), os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(record, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-        os.replace(temp, target)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    write_json_atomic(path, record)

@@ -10,6 +10,11 @@ content *and* another patient: the pipeline knows no patients, so the project pa
 patient id it has just recorded for each real item (``real_identity``). Filtering in the pipeline, not
 afterwards in the store, matters: a CT series fills every one of ``k`` candidates with slices of the same
 patient, and only the search can look further for a different one.
+
+A real source may be a prebuilt index folder (``lcmem index build``; it must then be the only real source): the
+scan searches it instead of embedding folders, and stores only the real images that become candidates, a
+chunk at a time (an index may hold 10^7). Their paths are those recorded when the archive was embedded; the
+review screen says so when one is not reachable from this workstation. Such a scan has no null scores.
 """
 
 from __future__ import annotations
@@ -161,14 +166,20 @@ def _store_images(
             statement = sqlite_insert(images)
             columns = {k: statement.excluded[k] for k in rows[0] if k not in ("role", "path", "frame")}
             conn.execute(statement.on_conflict_do_update(index_elements=["role", "path", "frame"], set_=columns), rows)
-        return _image_ids(conn, scan_id, role)
+        return _image_ids(conn, scan_id, role, sorted(identifiers))
 
 
-def _image_ids(conn: Connection, scan_id: int, role: str) -> dict[tuple[str, str, int], tuple[int, str | None]]:
-    query = select(images.c.id, images.c.path, images.c.frame, images.c.patient_pseudo_id).where(
-        images.c.role == role, images.c.last_scan_id == scan_id
-    )
-    return {(role, r.path, r.frame): (r.id, r.patient_pseudo_id) for r in conn.execute(query)}
+def _image_ids(
+    conn: Connection, scan_id: int, role: str, paths: list[str]
+) -> dict[tuple[str, str, int], tuple[int, str | None]]:
+    """The ids of the images of ``paths`` (a prebuilt real index stores its reals a chunk at a time)."""
+    found = {}
+    for start in range(0, len(paths), 500):
+        query = select(images.c.id, images.c.path, images.c.frame, images.c.patient_pseudo_id).where(
+            images.c.role == role, images.c.last_scan_id == scan_id, images.c.path.in_(paths[start : start + 500])
+        )
+        found.update({(role, r.path, r.frame): (r.id, r.patient_pseudo_id) for r in conn.execute(query)})
+    return found
 
 
 def _size(path: str) -> int | None:

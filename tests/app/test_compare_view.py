@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
@@ -17,7 +18,7 @@ from app.thumbnails import ThumbnailProvider
 from app.workers import TaskRunner
 from lcmem.review.queue import ReviewQueue
 from lcmem.store.project import Project
-from lcmem.store.queries import PairFilter
+from lcmem.store.queries import PairFilter, list_pairs
 
 
 @pytest.fixture()
@@ -133,3 +134,20 @@ def test_a_preset_chosen_on_a_png_pair_applies_when_a_dicom_pair_follows(qtbot, 
     review.apply_filter(PairFilter(text="ct_copy.dcm", sort="rank", descending=False))
     assert review.compare.shown[REAL].loaded.meta.window == (-600.0, 1500.0)
     assert _window_text(review, REAL) == "W 1500 L -600 · Lung"
+
+
+def test_a_real_image_not_reachable_from_here_is_named(qtbot, scanned: Project) -> None:
+    pair_filter = PairFilter(text="ct_copy.dcm", sort="rank", descending=False)
+    real = Path(list_pairs(scanned, pair_filter)[0].real_path)
+    away = real.with_name(real.name + ".elsewhere")
+    real.rename(away)  # as a real path recorded by a prebuilt index built on another machine
+    try:
+        runner = TaskRunner(1, inline=True)
+        view = ReviewView(ImageLoader(runner), ThumbnailProvider(runner))
+        qtbot.addWidget(view)
+        view.set_queue(ReviewQueue(scanned, "ana"))
+        view.apply_filter(pair_filter)
+        assert view.compare.shown[REAL] is None and view.compare.shown[SYNTHETIC] is not None
+        assert view.compare.canvases[REAL].message.startswith(f"Not reachable from this workstation:\n{real}")
+    finally:
+        away.rename(real)

@@ -27,7 +27,7 @@ from pydicom import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
 
-import lcmem.embed.runner as embed_runner
+import lcmem.embed.items as embed_items
 from tests.conftest import make_image
 from tests.io.conftest import make_dataset, save_dataset
 
@@ -85,7 +85,7 @@ class Corpus:
         As root, ``chmod 000`` does not stop reads, so opening or listing those paths is made to fail with
         ``EACCES`` (what a normal user would get) by wrapping ``open`` and ``os.scandir``.
         """
-        hash_file = embed_runner.sha256_file
+        hash_file = embed_items.sha256_file
 
         def hash_then_fault(path: str | Path) -> str:
             digest = hash_file(path)
@@ -95,7 +95,7 @@ class Corpus:
                 make_image(999, (31, 29)).save(self.rewritten, format="PNG")
             return digest
 
-        monkeypatch.setattr(embed_runner, "sha256_file", hash_then_fault)
+        monkeypatch.setattr(embed_items, "sha256_file", hash_then_fault)
         modes = {path: path.stat().st_mode for path in self.unreadable}
         for path in self.unreadable:
             path.chmod(0)
