@@ -48,6 +48,7 @@ frozen "$BUNDLE/lcmem" scan --real "$WORK/real" --synthetic "$WORK/synthetic" --
     --top-k 3 --threads 1
 frozen "$BUNDLE/lcmem-review" --demo --screenshot "$WORK/out/demo.png" 2>"$WORK/out/app.log" \
     || { tail -20 "$WORK/out/app.log" >&2; echo "smoke: FAILED: lcmem-review exited non-zero" >&2; exit 1; }
+frozen "$BUNDLE/lcmem" project status "$WORK/app-data/demo/demo.lcmem" >"$WORK/out/demo-status.json"
 frozen "$BUNDLE/lcmem-review" --screen about --screenshot "$WORK/out/about.png" 2>>"$WORK/out/app.log" \
     || { tail -20 "$WORK/out/app.log" >&2; echo "smoke: FAILED: the About box could not be shown" >&2; exit 1; }
 PYTHONPATH="$REPO" "$PY" installer/smoke_files.py check "$WORK"

@@ -122,6 +122,16 @@ def check_scan(out: Path) -> str:
     return f"scan: {len(matches)} pairs, every copy (PNG, JPEG, JPEG 2000 and RLE DICOM) ranked first, 1 problem"
 
 
+def check_demo_scan(out: Path) -> str:
+    """The frozen app scanned the demo (in its worker process, a second start of the frozen executable)."""
+    status = json.loads((out / "demo-status.json").read_text(encoding="utf-8"))
+    if not any(scan["status"] == "done" for scan in status["scans"]):
+        _fail(f"the demo project has no finished scan: {status['scans']}")
+    if not status.get("pairs"):
+        _fail("the demo scan stored no candidate pairs")
+    return f"demo: scanned by the frozen app's worker process, {status['pairs']} pairs"
+
+
 def check_info(out: Path) -> str:
     """``lcmem info --verify --environment`` verified the bundled model (the repository's) and found the pylibjpeg
     plugins."""
@@ -168,6 +178,7 @@ def main(argv: list[str]) -> int:
         check_info(out),
         check_scan(out),
         check_screenshot(out / "demo.png", (1440, 900)),
+        check_demo_scan(out),
         check_screenshot(out / "about.png", (720, 640)),
     )
     for line in checks:

@@ -13,6 +13,7 @@ stops at its next check. Frozen apps must call :func:`multiprocessing.freeze_sup
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
 import os
@@ -59,10 +60,15 @@ class WorkerCancelToken(CancelToken):
 
 
 def _portable(error: BaseException) -> BaseException:
-    """``error`` itself if it survives pickling, else an :class:`LCMemError` carrying its text."""
+    """``error`` itself if it survives pickling, else an :class:`LCMemError` carrying its text.
+
+    ``pickle.dumps`` finds unpicklable contents; ``copy.copy`` rebuilds the object the way unpickling does
+    (``__reduce_ex__``), which fails for an exception whose constructor needs other arguments than its ``args``.
+    """
     try:
-        pickle.loads(pickle.dumps(error))
-    except Exception:  # any pickling failure means: send the text instead
+        pickle.dumps(error)
+        copy.copy(error)
+    except Exception:  # any failure means: send the text instead
         return LCMemError(f"{type(error).__name__}: {error}")
     return error
 

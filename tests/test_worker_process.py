@@ -30,7 +30,14 @@ def raise_error(kind: str, *, progress, cancel) -> None:
         raise ProjectError("the project cannot be written")
     if kind == "image":
         raise ImageReadError("/data/a.dcm", "truncated pixel data")
+    if kind == "constructor":
+        raise _NeedsTwo("left", "right")
     raise _Unpicklable(lambda: None)
+
+
+class _NeedsTwo(Exception):
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(f"{first}/{second}")
 
 
 class _Unpicklable(Exception):
@@ -80,6 +87,8 @@ def test_library_errors_keep_their_class_and_details() -> None:
 def test_an_error_that_cannot_cross_processes_arrives_as_its_text() -> None:
     with pytest.raises(LCMemError, match="_Unpicklable: holds a callback"):
         run_in_worker_process(raise_error, "other")
+    with pytest.raises(LCMemError, match="_NeedsTwo: left/right"):
+        run_in_worker_process(raise_error, "constructor")
 
 
 def test_cancel_is_relayed_and_the_worker_stops(tmp_path: Path) -> None:
