@@ -56,7 +56,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     scan.add_argument("project", type=Path)
     scan.add_argument("--model", type=Path, default=None)
     scan.add_argument("--top-k", type=int, default=20)
-    scan.add_argument("--batch-size", type=int, default=32)
+    scan.add_argument(
+        "--batch-size", type=int, default=0, help="images per encoder batch (default: 16 on a CPU, 64 on a GPU)"
+    )
     scan.add_argument("--threads", type=int, default=None)
     scan.add_argument("--decode-threads", type=int, default=2)
     scan.add_argument("--device", default="auto")

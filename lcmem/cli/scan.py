@@ -39,7 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--problems", type=Path, default=None, help="CSV of unreadable files (default OUT.problems.csv)"
     )
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--batch-size", type=int, default=0, help="images per encoder batch (default: 16 on a CPU, 64 on a GPU)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="compute threads (default: all cores)")
     parser.add_argument("--decode-threads", type=int, default=2, help="image decoding threads")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")

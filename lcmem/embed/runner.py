@@ -24,12 +24,22 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EmbedSettings:
-    """How to embed: batch size, decoding threads, device, pixel limit."""
+    """How to embed: batch size (0: :func:`default_batch_size` for the device), decoding threads, device, pixel
+    limit."""
 
-    batch_size: int = 32
+    batch_size: int = 0
     decode_threads: int = 2
     device: str = "cpu"
     max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+def default_batch_size(device: str) -> int:
+    """Images per encoder batch: 16 on a CPU, 64 on an accelerator.
+
+    On this 2-core CPU, 16 is as fast per image as 32 (smaller activations stay in cache) and the first batch
+    is ready sooner, which makes a 40 + 40 image scan ~25 % faster (docs/BENCHMARKS.md); a GPU wants more.
+    """
+    return 16 if device == "cpu" else 64
 
 
 def embed_files(
@@ -114,6 +124,7 @@ def _compute(
     problems: dict[str, FileProblem] = {}
     total = n_done_before + len(missing)
     size = bundle.config.image_size
+    batch_size = settings.batch_size or default_batch_size(settings.device)
     batch: list[tuple[FileDigest, int, torch.Tensor]] = []
     pending: dict[str, list[np.ndarray | None]] = {}
 
@@ -142,7 +153,7 @@ def _compute(
         pending[item.digest.sha256] = [None] * len(item.tensors)
         for frame, tensor in enumerate(item.tensors):
             batch.append((item.digest, frame, tensor))
-            if len(batch) >= settings.batch_size:
+            if len(batch) >= batch_size:
                 flush()
     if batch:
         flush()
