@@ -7,10 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from lcmem.embed.cache import EmbeddingCache
 from lcmem.embed.runner import EmbedSettings, embed_files
 from lcmem.errors import Cancelled
+from lcmem.io import load_image
+from lcmem.model.bundle import load_bundle
+from lcmem.model.preprocess import to_model_input
 from lcmem.progress import CancelToken
 from tests.conftest import write_images, write_multiframe_dicom
 
@@ -95,3 +99,15 @@ def test_cancel_keeps_finished_batches_in_the_cache(tiny_bundle, tmp_path: Path)
     assert resumed.n_cached_files == kept
     assert resumed.n_computed_files == 8 - kept
     assert any(text.startswith("hashing") for _, _, text in calls)
+
+
+def test_channels_last_encoding_equals_the_model_in_its_own_layout(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    bundle = load_bundle(tiny_bundle_dir)
+    files = write_images(tmp_path, [1, 2, 3])
+    inputs = torch.stack([to_model_input(load_image(f), bundle.config.image_size) for f in files])
+    with torch.inference_mode():
+        reference = bundle.model.embed_images(inputs).numpy()
+    embedded = embed_files(files, bundle).embeddings
+    first_conv = next(p for p in bundle.model.parameters() if p.dim() == 4 and p.shape[-1] > 1)
+    assert first_conv.is_contiguous(memory_format=torch.channels_last)
+    assert np.allclose(embedded, reference, atol=1e-4)
