@@ -1,9 +1,8 @@
-"""Helpers shared by the benchmark scripts: generated images, the default model, peak memory, JSON lines."""
+"""Helpers shared by the benchmark scripts: generated images, the default model, medians, JSON lines."""
 
 from __future__ import annotations
 
 import json
-import resource
 import statistics
 from pathlib import Path
 
@@ -48,12 +47,6 @@ def model_or_default(path: Path | None) -> Bundle:
     if path is None:
         raise SystemExit("no default model is bundled: pass --model BUNDLE")
     return load_bundle(path)
-
-
-def peak_rss_mib(children: bool = False) -> float:
-    """Peak resident memory of this process (or of its finished children) in MiB (Linux reports KiB)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
-    return usage.ru_maxrss / 1024
 
 
 def median(values: list[float]) -> float:

@@ -11,13 +11,12 @@ sized AutoencoderKL + ConvNeXt-Tiny at 512×512, random weights) on a few images
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-from common import emit, model_or_default, write_images
+from common import emit, median, model_or_default, write_images
 from torch.utils.flop_counter import FlopCounterMode
 
 from lcmem.embed.runner import EmbedSettings, embed_files
@@ -86,9 +85,9 @@ def main() -> None:
         result = {
             "benchmark": "embed_throughput", "model": bundle.config.name, "checksum": bundle.checksum[:16],
             "input_size": bundle.config.image_size, "threads": threads, "images": args.images,
-            "images_per_s_median": statistics.median(rates), "images_per_s_runs": rates,
+            "images_per_s_median": median(rates), "images_per_s_runs": rates,
             "gflop_per_image": flops / 1e9, "matmul_gflops": ceiling / 1e9,
-            "fraction_of_ceiling": statistics.median(rates) * flops / ceiling,
+            "fraction_of_ceiling": median(rates) * flops / ceiling,
         }  # fmt: skip
         print(f"{bundle.config.name}: {result['images_per_s_median']:.1f} images/s (median of {args.repeats}), "
               f"{result['gflop_per_image']:.3f} GFLOP/image, ceiling {result['matmul_gflops']:.1f} GFLOP/s "

@@ -24,7 +24,7 @@ from pathlib import Path
 from common import emit, write_images
 
 RUN = """
-import json, resource, sys
+import resource, sys
 from lcmem.cli.main import main
 code = main(sys.argv[1:])
 print("PEAK_RSS_KIB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)

@@ -7,9 +7,12 @@ draw a progress bar and the app can show a dialog with a Cancel button without t
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lcmem.errors import Cancelled
+
+if TYPE_CHECKING:
+    import multiprocessing.synchronize
 
 
 class Progress(Protocol):
@@ -23,10 +26,14 @@ def null_progress(done: int, total: int, text: str) -> None:
 
 
 class CancelToken:
-    """A flag set from any thread (a Cancel button, a signal handler) and checked between work items."""
+    """A flag set from any thread (a Cancel button, a signal handler) and checked between work items.
 
-    def __init__(self) -> None:
-        self._event = threading.Event()
+    Args:
+        event: the flag (default: a new one); a :mod:`multiprocessing` event shares it with another process.
+    """
+
+    def __init__(self, event: threading.Event | multiprocessing.synchronize.Event | None = None) -> None:
+        self._event = event if event is not None else threading.Event()
 
     def cancel(self) -> None:
         """Ask the work that holds this token to stop at its next check."""
@@ -39,7 +46,7 @@ class CancelToken:
 
     def raise_if_cancelled(self) -> None:
         """Raise :class:`lcmem.errors.Cancelled` if :meth:`cancel` was called."""
-        if self._event.is_set():
+        if self.cancelled:
             raise Cancelled()
 
 

@@ -40,23 +40,18 @@ class WorkerCancelToken(CancelToken):
     """The worker's token: set by the caller's cancel (relayed through an event) or by the caller's death."""
 
     def __init__(self, remote: Event, parent_pid: int) -> None:
-        super().__init__()
-        self._remote = remote
+        super().__init__(remote)
         self._parent_pid = parent_pid
-
-    def cancel(self) -> None:
-        """Stop the work at its next check."""
-        self._remote.set()
 
     @property
     def cancelled(self) -> bool:
         """Whether the caller asked to stop, or is no longer running (this process was re-parented)."""
-        return self._remote.is_set() or os.getppid() != self._parent_pid
+        return super().cancelled or os.getppid() != self._parent_pid
 
     def raise_if_cancelled(self) -> None:
-        """Raise :class:`lcmem.errors.Cancelled` if the work should stop."""
+        """Raise :class:`lcmem.errors.Cancelled`, saying which of the two happened, if the work should stop."""
         if self.cancelled:
-            raise Cancelled("cancelled by the user" if self._remote.is_set() else "the app that started it is gone")
+            raise Cancelled("cancelled by the user" if super().cancelled else "the app that started it is gone")
 
 
 def _portable(error: BaseException) -> BaseException:

@@ -31,11 +31,15 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 @pytest.fixture(scope="session")
 def tiny_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved bundle with seeded random weights: ConvNeXt-atto, 64×64 input, a tiny AutoencoderKL."""
+    return save_untrained_bundle(tmp_path_factory.mktemp("bundles") / "tiny", "tiny-test", seed=7)
+
+
+def save_untrained_bundle(folder: Path, name: str, seed: int) -> Path:
+    """Save a seeded random bundle (:func:`lcmem.model.untrained.build_untrained_model`) to ``folder``."""
     from lcmem.model.bundle import save_bundle
     from lcmem.model.untrained import build_untrained_model
 
-    folder = tmp_path_factory.mktemp("bundles") / "tiny"
-    save_bundle(build_untrained_model("tiny-test", seed=7), folder)
+    save_bundle(build_untrained_model(name, seed=seed), folder)
     return folder
 
 
@@ -105,16 +109,24 @@ def make_sources(root: Path) -> tuple[Path, Path]:
     return real, synthetic
 
 
-@pytest.fixture()
-def scanned_project(tmp_path: Path, tiny_bundle):
-    """A project over :func:`make_sources`, scanned with the tiny bundle (top-3)."""
+def write_scanned_project(root: Path, bundle) -> Path:
+    """``root/review.lcmem`` over :func:`make_sources`, scanned with ``bundle`` (top-3) and closed: 21 pairs."""
     from lcmem.scan.types import ScanSettings
     from lcmem.store.ingest import scan_project
     from lcmem.store.project import Project
 
-    real, synthetic = make_sources(tmp_path)
-    project = Project.create(tmp_path / "review.lcmem", [real], [synthetic])
-    scan_project(project, tiny_bundle, ScanSettings(top_k=3))
+    real, synthetic = make_sources(root)
+    with Project.create(root / "review.lcmem", [real], [synthetic]) as project:
+        scan_project(project, bundle, ScanSettings(top_k=3))
+    return root / "review.lcmem"
+
+
+@pytest.fixture()
+def scanned_project(tmp_path: Path, tiny_bundle):
+    """A project over :func:`make_sources`, scanned with the tiny bundle (top-3), open."""
+    from lcmem.store.project import Project
+
+    project = Project.open(write_scanned_project(tmp_path, tiny_bundle))
     yield project
     project.close()
 

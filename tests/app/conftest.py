@@ -14,10 +14,8 @@ import pytest
 
 from app.main_window import MainWindow
 from app.settings import AppSettings
-from lcmem.scan.types import ScanSettings
-from lcmem.store.ingest import scan_project
 from lcmem.store.project import Project
-from tests.conftest import make_sources
+from tests.conftest import write_scanned_project
 
 
 @pytest.fixture(autouse=True)
@@ -58,11 +56,7 @@ def inline_window(qtbot, settings: AppSettings) -> Iterator[MainWindow]:
 @pytest.fixture(scope="module")
 def scanned_original(tmp_path_factory: pytest.TempPathFactory, tiny_bundle) -> Path:
     """One scanned project per test module (:func:`tests.conftest.make_sources`, top-3), closed."""
-    root = tmp_path_factory.mktemp("scanned")
-    real, synthetic = make_sources(root)
-    with Project.create(root / "review.lcmem", [real], [synthetic]) as project:
-        scan_project(project, tiny_bundle, ScanSettings(top_k=3))
-    return root / "review.lcmem"
+    return write_scanned_project(tmp_path_factory.mktemp("scanned"), tiny_bundle)
 
 
 @pytest.fixture()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import write_images, write_multiframe_dicom
+from tests.conftest import save_untrained_bundle, write_images, write_multiframe_dicom
 
 FILES_PER_SHARD = 4
 
@@ -56,12 +56,7 @@ def local_embeddings(archive: Archive, tiny_bundle, tmp_path_factory: pytest.Tem
 @pytest.fixture(scope="session")
 def other_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A second tiny bundle (another seed, so another checksum)."""
-    from lcmem.model.bundle import save_bundle
-    from lcmem.model.untrained import build_untrained_model
-
-    folder = tmp_path_factory.mktemp("bundles") / "other"
-    save_bundle(build_untrained_model("tiny-other", seed=8), folder)
-    return folder
+    return save_untrained_bundle(tmp_path_factory.mktemp("bundles") / "other", "tiny-other", seed=8)
 
 
 @pytest.fixture(scope="session")

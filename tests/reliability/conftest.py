@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import make_sources
+from tests.conftest import write_scanned_project
 
 if TYPE_CHECKING:
     from lcmem.model.bundle import Bundle
@@ -46,15 +46,7 @@ def deadline() -> Callable[[float], AbstractContextManager[None]]:
 @pytest.fixture(scope="session")
 def scanned_template(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Bundle) -> Path:
     """A project over :func:`tests.conftest.make_sources`, scanned (top-3) and closed: 21 pairs, no decisions."""
-    from lcmem.scan.types import ScanSettings
-    from lcmem.store.ingest import scan_project
-    from lcmem.store.project import Project
-
-    root = tmp_path_factory.mktemp("scanned")
-    real, synthetic = make_sources(root)
-    with Project.create(root / "review.lcmem", [real], [synthetic]) as project:
-        scan_project(project, tiny_bundle, ScanSettings(top_k=3))
-    return root / "review.lcmem"
+    return write_scanned_project(tmp_path_factory.mktemp("scanned"), tiny_bundle)
 
 
 @pytest.fixture()
