@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_scan_writes_ranked_matches_problems_and_a_run_record(
     record = json.loads(out.with_name("matches.run.json").read_text())
     assert record["summary"]["computed_files"] == 12
     assert record["settings"]["top_k"] == 3
-    assert record["software"]["torch"] == torch.__version__
+    assert record["software"]["torch"] == metadata.version("torch")
 
     assert main(args) == 0
     again = json.loads(out.with_name("matches.run.json").read_text())
@@ -177,7 +178,7 @@ def test_info_without_a_bundle_verifies_the_default_model(capsys: pytest.Capture
     data = json.loads(capsys.readouterr().out)
     assert Path(data["path"]) == default_bundle_path().resolve() and data["verified"] is True
     environment = data["environment"]
-    assert environment["frozen"] is False and environment["versions"]["torch"] == torch.__version__
+    assert environment["frozen"] is False and environment["versions"]["torch"] == metadata.version("torch")
     decoders = environment["dicom_decoders"]
     assert decoders["uncompressed"] == ["pydicom"]
     for family in ("jpeg_lossless", "jpeg_ls", "jpeg_2000", "htj2k", "rle"):  # pylibjpeg and its three plugins

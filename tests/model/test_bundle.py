@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_save_load_gives_the_same_embeddings(tmp_path: Path) -> None:
         "vae/config.json",
         "vae/diffusion_pytorch_model.safetensors",
     }
-    assert config.software["torch"] == torch.__version__
+    assert config.software["torch"] == metadata.version("torch")
 
 
 def test_lcmem_json_records_architecture_and_provenance(tiny_bundle_dir: Path) -> None:
