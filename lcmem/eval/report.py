@@ -38,6 +38,9 @@ def markdown(report: dict[str, Any]) -> str:
             r = result["reid"][dataset]
             cells.append(f"{r['auc']:.3f} [{r['auc_ci'][0]:.3f}, {r['auc_ci'][1]:.3f}] ({r['n_pairs']})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Val split, pooled re-identification ROC-AUC (what models are chosen on): "
+              + ", ".join(f"{name} {r['val_reid_auc']['pooled']:.3f}" for name, r in detectors.items()
+                          if "val_reid_auc" in r)]  # fmt: skip
     lines += ["", "## Re-identification, pooled: precision / recall at best F1, precision at recall ≥ 0.99", "",
               "| detector | P@bestF1 | R@bestF1 | P@R≥0.99 | FPR@R≥0.99 |", "|---|---|---|---|---|"]  # fmt: skip
     for name, result in detectors.items():

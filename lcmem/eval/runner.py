@@ -123,6 +123,7 @@ def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, s
     val_pairs = reid_pairs(val_records, settings.seed)
     val_scores = _pair_scores(detectors, val_pixels, val_pairs, settings.batch_size)
     val_labels = np.array([p.positive for p in val_pairs])
+    val_datasets = np.array([p.dataset for p in val_pairs])
     thresholds = {name: threshold_at_fpr(s[~val_labels], settings.fpr) for name, s in val_scores.items()}
 
     test_pixels = image_cache(test_records, settings.work_size, out / "cache", threads)
@@ -142,12 +143,21 @@ def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, s
             reid[dataset] = _reid_metrics(scores[mask], labels[mask], settings.n_boot)
         report["detectors"][detector.name] = {
             "reid": reid, "copy": copy[detector.name], "threshold": thresholds[detector.name],
+            "val_reid_auc": _aucs(val_scores[detector.name], val_labels, val_datasets),
             "copy_mean_recall": float(np.mean([c["recall"] for t in copy[detector.name].values() for c in t.values()])),
         }  # fmt: skip
     report["curves"] = {name: {"scores": s.tolist(), "labels": labels.tolist()} for name, s in test_scores.items()}
     report["n_images"] = {"val": len(val_records), settings.split: len(test_records)}
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report
+
+
+def _aucs(scores: np.ndarray, labels: np.ndarray, datasets: np.ndarray) -> dict[str, float]:
+    """ROC-AUC pooled and per dataset (no bootstrap): the val figures that choose between models."""
+    aucs = {"pooled": roc_auc(scores, labels)}
+    for dataset in sorted(set(datasets.tolist())):
+        aucs[dataset] = roc_auc(scores[datasets == dataset], labels[datasets == dataset])
+    return aucs
 
 
 def _model_summary(bundle: Bundle) -> dict[str, Any]:

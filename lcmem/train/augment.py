@@ -1,10 +1,12 @@
 """Image-space augmentations for stage 2 (applied to the second image of each pair), on tensors in [0, 1].
 
 ``official``: the effective set of the released LCMem stage-2 config (rotation ±20° p 0.5, horizontal flip
-p 0.5, blur σ∈U(0, 0.2) px, noise σ∈U(0, 0.05), JPEG q∈[10, 95] p 0.5). ``strong`` (the default here) adds
+p 0.5, blur σ∈U(0, 0.2) px, noise σ∈U(0, 0.05), JPEG q∈[10, 95] p 0.5). ``strong`` (for copy pairs) adds
 what the official config meant but did not do (its brightness/contrast factors were exactly 1) and
-widens the ranges to the strengths the copy-detection benchmark tests: rotation ±30°, blur σ up to 1.5 % of
-the image side, noise σ up to 0.3, brightness and contrast factors in [0.5, 2], random crops of 80–100 %.
+widens the ranges past the strengths the copy-detection benchmark tests: rotation ±45°, blur σ up to 1.5 %
+of the image side, noise σ up to 0.3, brightness and contrast factors in [0.5, 2.5], random crops of
+80–100 %. ``mild`` (for two different images of one identity) is what a second acquisition varies: small
+crops and rotations, flips, slight exposure changes and re-encoding.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class AugmentConfig:
     """Probabilities and ranges of each augmentation."""
 
     rotate_p: float = 0.5
-    rotate_degrees: float = 30.0
+    rotate_degrees: float = 45.0
     flip_p: float = 0.5
     blur_p: float = 0.5
     blur_max_fraction: float = 0.015
@@ -34,9 +36,9 @@ class AugmentConfig:
     jpeg_p: float = 0.5
     jpeg_quality: tuple[int, int] = (10, 95)
     brightness_p: float = 0.5
-    brightness: tuple[float, float] = (0.5, 2.0)
+    brightness: tuple[float, float] = (0.5, 2.5)
     contrast_p: float = 0.5
-    contrast: tuple[float, float] = (0.5, 2.0)
+    contrast: tuple[float, float] = (0.5, 2.5)
     crop_p: float = 0.5
     crop_scale: tuple[float, float] = (0.8, 1.0)
 
@@ -46,6 +48,11 @@ PRESETS = {
     "official": AugmentConfig(
         rotate_degrees=20.0, blur_p=1.0, blur_max_fraction=0.2 / 512, noise_p=1.0, noise_max=0.05,
         brightness_p=0.0, contrast_p=0.0, crop_p=0.0,
+    ),
+    "mild": AugmentConfig(
+        rotate_p=0.3, rotate_degrees=10.0, blur_p=0.2, blur_max_fraction=0.004, noise_p=0.2, noise_max=0.03,
+        jpeg_p=0.3, jpeg_quality=(50, 95), brightness_p=0.3, brightness=(0.8, 1.25), contrast_p=0.3,
+        contrast=(0.8, 1.25), crop_p=0.5, crop_scale=(0.85, 1.0),
     ),
 }  # fmt: skip
 

@@ -1,5 +1,9 @@
 """Named training recipes: ``cpu`` (the bundled default model) and ``paper`` (the LCMem configuration).
 
+``cpu`` trains on pairs of *different* images of an identity (``positives="distinct"``), not the official
+independent draws, most of which are an image and itself on data where most identities have one image;
+stage 2 mixes those identity pairs (mildly augmented) half and half with strongly augmented copies.
+
 ``paper`` is for machines with a GPU: ConvNeXt-Tiny with a stride-4 stem on 512×512 images through a Stable
 Diffusion VAE (give its folder or hub id with ``--vae``), stage 1 at batch 512 and lr 5e-4 with patience 25,
 stage 2 at batch 64 and lr 8e-5 for at most 20 epochs with patience 5 and the official augmentations.
@@ -27,9 +31,10 @@ RECIPES = {
     "cpu": Recipe(
         backbone="atto", image_size=128, stem_stride=2,
         stage1=StageConfig(stage=1, batch_size=128, lr=1e-3, max_epochs=200, steps_per_epoch=40, patience=10,
-                           max_minutes=20.0),
-        stage2=StageConfig(stage=2, batch_size=48, lr=3e-4, max_epochs=100, steps_per_epoch=30, patience=6,
-                           max_minutes=40.0, augment="strong", copy_p=0.5, val_batches=6),
+                           max_minutes=40.0, positives="distinct", latent_flip_p=0.5),
+        stage2=StageConfig(stage=2, batch_size=48, lr=2e-4, max_epochs=100, steps_per_epoch=30, patience=8,
+                           max_minutes=40.0, augment="strong", identity_augment="mild", copy_p=0.5,
+                           positives="distinct", val_batches=6),
     ),
     "paper": Recipe(
         backbone="tiny", image_size=512, stem_stride=4,

@@ -79,16 +79,17 @@ def train_stage1(data_dirs: list[str | Path], vae_dir: str | Path, out_dir: str 
     model = LCMemModel(config, load_vae("AutoencoderKL", str(vae_dir))).eval()
     splits = _split_pixels(data, recipe.image_size, out / "cache", threads)
     latents = {s: encode_latents(model, pixels, out / "cache", s) for s, (_, pixels) in splits.items()}
-    result = run_stage(model, PairSampler(splits["train"][0]), PairSampler(splits["val"][0]),
-                       _pick(latents), recipe.stage1, out)  # fmt: skip
-    record = _training_record(data, recipe.stage1, result, {"vae": str(vae_dir), "vae_training": _vae_record(vae_dir)})
+    stage = recipe.stage1
+    samplers = [PairSampler(splits[s][0], stage.copy_p, stage.positives) for s in ("train", "val")]
+    result = run_stage(model, *samplers, _pick(latents, stage.latent_flip_p), stage, out)
+    record = _training_record(data, stage, result, {"vae": str(vae_dir), "vae_training": _vae_record(vae_dir)})
     model.config = replace(config, training={"stage1": record}, metrics={"stage1_val_loss": result.best_val_loss})
     return save_bundle(model, out / "bundle", overwrite=True)
 
 
-def _pick(latents: dict[str, np.ndarray]):
+def _pick(latents: dict[str, np.ndarray], flip_p: float):
     """Route a batch to the train or val latent array (the sampler's indices are per split)."""
-    train, val = latent_inputs(latents["train"]), latent_inputs(latents["val"])
+    train, val = latent_inputs(latents["train"], flip_p), latent_inputs(latents["val"], flip_p)
 
     def make(batch, rng, is_train):
         return (train if is_train else val)(batch, rng, is_train)
@@ -110,15 +111,15 @@ def train_stage2(data_dirs: list[str | Path], init_bundle: str | Path, out_dir: 
     model = load_bundle(init_bundle).model
     model.network.train()
     splits = _split_pixels(data, model.config.image_size, out / "cache", threads)
-    train_inputs = image_inputs(model, splits["train"][1], recipe.stage2.augment)
-    val_inputs = image_inputs(model, splits["val"][1], recipe.stage2.augment)
+    config = recipe.stage2
+    train_inputs = image_inputs(model, splits["train"][1], config.augment, config.identity_augment)
+    val_inputs = image_inputs(model, splits["val"][1], config.augment, config.identity_augment)
 
     def make(batch, rng, is_train):
         return (train_inputs if is_train else val_inputs)(batch, rng, is_train)
 
-    config = recipe.stage2
-    result = run_stage(model, PairSampler(splits["train"][0], config.copy_p),
-                       PairSampler(splits["val"][0], config.copy_p), make, config, out)  # fmt: skip
+    samplers = [PairSampler(splits[s][0], config.copy_p, config.positives) for s in ("train", "val")]
+    result = run_stage(model, *samplers, make, config, out)
     record = _training_record(data, config, result, {"init": str(init_bundle)})
     training = {**model.config.training, "stage2": record}
     metrics = {**model.config.metrics, "stage2_val_loss": result.best_val_loss}

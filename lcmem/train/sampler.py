@@ -1,10 +1,18 @@
 """Batches of identity pairs, as the official LCMem dataset builds them, with balanced datasets.
 
-Each batch holds B distinct identities; each gives two independent draws from its images (with replacement,
-so a singleton gives an image and itself). Identities are drawn with weights that give every dataset a share
+Each batch holds B distinct identities. Identities are drawn with weights that give every dataset a share
 proportional to the square root of its size, so a small dataset (faces: 27 training identities) is not
 drowned by a large one (dermoscopy: thousands); the official code samples identities uniformly.
-With probability ``copy_p`` the second draw is the first image itself (copy-detection positives).
+
+Two ways to make the positive pair of an identity:
+
+- ``draws`` (the official dataset): two independent draws from its images, with replacement, so a singleton
+  (most dermoscopy lesions, every natural image) gives an image and itself;
+- ``distinct``: only identities with at least two images, and two *different* images of them, so every
+  positive teaches re-identification rather than the trivial ``f(x) = f(x)``.
+
+With probability ``copy_p`` a row is instead a copy pair: an identity drawn from all of them and its
+image paired with itself (stage 2 augments the second). :attr:`PairBatch.copies` marks those rows.
 """
 
 from __future__ import annotations
@@ -14,48 +22,77 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lcmem.errors import LCMemError
 from lcmem.train.data import IdentityIndex, Record
+
+POSITIVES = ("draws", "distinct")
 
 
 @dataclass(frozen=True)
 class PairBatch:
-    """Indices (into the records) of the first and second images, and each pair's domain."""
+    """Indices (into the records) of the first and second images, each pair's domain and copy flag."""
 
     first: list[int]
     second: list[int]
     domains: list[str]
+    copies: list[bool]
 
 
 class PairSampler:
     """Draws :class:`PairBatch` es from ``records``."""
 
-    def __init__(self, records: list[Record], copy_p: float = 0.0) -> None:
+    def __init__(self, records: list[Record], copy_p: float = 0.0, positives: str = "draws") -> None:
+        if positives not in POSITIVES:
+            raise LCMemError(f"unknown positives mode {positives!r}; use one of {', '.join(POSITIVES)}")
         self.records = records
         self.index = IdentityIndex.build(records)
         self.copy_p = copy_p
-        images = Counter(r.dataset for r in records)
-        identities = Counter(records[self.index.members[i][0]].dataset for i in self.index.identities)
+        self.positives = positives
+        everyone = list(self.index.identities)
+        self.all_ids = everyone
+        self.all_weights = self._weights(everyone)
+        if positives == "distinct":
+            self.pair_ids = [i for i in everyone if len(self.index.members[i]) >= 2]
+            if not self.pair_ids:
+                raise LCMemError(
+                    "no identity in this split has two images: 'distinct' positives need re-identification data; "
+                    "add a dataset with repeated identities or use positives='draws'"
+                )
+            self.pair_weights = self._weights(self.pair_ids)
+        else:
+            self.pair_ids, self.pair_weights = self.all_ids, self.all_weights
+
+    def _weights(self, identities: list[str]) -> np.ndarray:
+        dataset_of = [self.records[self.index.members[i][0]].dataset for i in identities]
+        images = Counter(self.records[m].dataset for i in identities for m in self.index.members[i])
+        per_dataset = Counter(dataset_of)
         share = {name: np.sqrt(count) for name, count in images.items()}
         total = sum(share.values())
-        weights = np.array(
-            [
-                share[d] / total / identities[d]
-                for d in (records[self.index.members[i][0]].dataset for i in self.index.identities)
-            ]
-        )
-        self.weights = weights / weights.sum()
+        weights = np.array([share[d] / total / per_dataset[d] for d in dataset_of])
+        return weights / weights.sum()
 
     def batch(self, size: int, rng: np.random.Generator) -> PairBatch:
-        """A batch of ``size`` distinct identities (fewer if the split has fewer)."""
-        size = min(size, len(self.index.identities))
-        chosen = rng.choice(len(self.index.identities), size=size, replace=False, p=self.weights)
-        first, second, domains = [], [], []
-        for position in chosen:
-            identity = self.index.identities[position]
-            a, b = self.index.draw_pair(identity, rng)
-            if rng.random() < self.copy_p:
-                b = a
-            first.append(a)
-            second.append(b)
-            domains.append(self.index.domain_of[identity])
-        return PairBatch(first, second, domains)
+        """A batch of ``size`` identity rows (fewer if the split has fewer), copy rows mixed in at random."""
+        copies = int(rng.binomial(size, self.copy_p)) if self.copy_p > 0 else 0
+        copies = min(copies, len(self.all_ids))
+        pairs = min(size - copies, len(self.pair_ids))
+        rows: list[tuple[int, int, str, bool]] = []
+        for position in rng.choice(len(self.pair_ids), size=pairs, replace=False, p=self.pair_weights):
+            identity = self.pair_ids[position]
+            a, b = self._pair(identity, rng)
+            rows.append((a, b, self.index.domain_of[identity], False))
+        for position in rng.choice(len(self.all_ids), size=copies, replace=False, p=self.all_weights):
+            identity = self.all_ids[position]
+            members = self.index.members[identity]
+            a = members[rng.integers(len(members))]
+            rows.append((a, a, self.index.domain_of[identity], True))
+        order = rng.permutation(len(rows))
+        first, second, domains, flags = ([rows[i][k] for i in order] for k in range(4))
+        return PairBatch(first, second, domains, flags)
+
+    def _pair(self, identity: str, rng: np.random.Generator) -> tuple[int, int]:
+        if self.positives == "distinct":
+            members = self.index.members[identity]
+            a, b = rng.choice(len(members), size=2, replace=False)
+            return members[int(a)], members[int(b)]
+        return self.index.draw_pair(identity, rng)

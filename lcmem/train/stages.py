@@ -1,10 +1,11 @@
 """The two LCMem training stages, resumable, with early stopping on validation loss.
 
 Stage 1 trains the network on cached, normalised VAE latents (no image augmentation, as the official
-stage 1). Stage 2 starts from stage 1 and fine-tunes in image space: the frozen VAE runs on the fly and the
-second image of each pair is augmented. Each epoch ends with a validation loss on fixed, seeded batches of
-the val split; the best network is kept, and training stops after ``patience`` epochs without improvement
-or when ``max_minutes`` is spent. A checkpoint after every epoch lets an interrupted run resume.
+stage 1; optionally a horizontal flip of the second latent). Stage 2 starts from stage 1 and fine-tunes in
+image space: the frozen VAE runs on the fly and the second image of each pair is augmented, copy pairs with
+``augment`` and identity pairs with ``identity_augment``. Each epoch ends with a validation loss on fixed,
+seeded batches of the val split; the best network is kept, and training stops after ``patience`` epochs
+without improvement or when ``max_minutes`` is spent. A checkpoint after every epoch lets an interrupted run resume.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ class StageConfig:
     patience: int = 8
     max_minutes: float = 30.0
     augment: str = "strong"
+    identity_augment: str = ""
     copy_p: float = 0.0
+    positives: str = "draws"
+    latent_flip_p: float = 0.0
     seed: int = 0
 
 
@@ -63,25 +67,31 @@ class StageResult:
 InputFn = Callable[[PairBatch, np.random.Generator, bool], tuple[torch.Tensor, torch.Tensor]]
 
 
-def latent_inputs(latents: np.ndarray) -> InputFn:
-    """Stage-1 inputs: the cached latents of both draws (no augmentation)."""
+def latent_inputs(latents: np.ndarray, flip_p: float = 0.0) -> InputFn:
+    """Stage-1 inputs: the cached latents of both draws; in training, the second flipped left-right with
+    probability ``flip_p`` (the latent of a flipped image is close to the flipped latent)."""
 
     def make(batch: PairBatch, rng: np.random.Generator, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         first = torch.from_numpy(np.asarray(latents[batch.first], dtype=np.float32))
         second = torch.from_numpy(np.asarray(latents[batch.second], dtype=np.float32))
+        if train and flip_p > 0:
+            flip = torch.from_numpy(rng.random(len(second)) < flip_p)
+            second = torch.where(flip[:, None, None, None], second.flip(-1), second)
         return first, second
 
     return make
 
 
-def image_inputs(model: LCMemModel, pixels: np.ndarray, preset: str) -> InputFn:
-    """Stage-2 inputs: decoded images, the second one augmented, encoded by the frozen VAE."""
-    config = PRESETS[preset]
+def image_inputs(model: LCMemModel, pixels: np.ndarray, preset: str, identity_preset: str = "") -> InputFn:
+    """Stage-2 inputs: decoded images, the second one augmented (copy rows with ``preset``, identity rows
+    with ``identity_preset``, default the same), encoded by the frozen VAE."""
+    copies, identities = PRESETS[preset], PRESETS[identity_preset or preset]
 
     def make(batch: PairBatch, rng: np.random.Generator, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         first = torch.from_numpy(to_float(np.asarray(pixels[batch.first])))
         second = torch.from_numpy(to_float(np.asarray(pixels[batch.second])))
-        second = torch.stack([augment(image, config, rng) for image in second])
+        presets = [copies if is_copy else identities for is_copy in batch.copies]
+        second = torch.stack([augment(image, preset, rng) for image, preset in zip(second, presets, strict=True)])
         with torch.no_grad():
             return model.encoder(first), model.encoder(second)
 

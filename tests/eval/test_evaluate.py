@@ -68,6 +68,8 @@ def test_eval_command_writes_the_report(tiny_bundle_dir: Path, tmp_path: Path) -
     assert all(len(v) == 4 for v in lcmem["copy"].values())
     assert 0 <= lcmem["copy"]["jpeg"]["10"]["recall"] <= 1
     assert isinstance(lcmem["threshold"], float)
+    assert set(lcmem["val_reid_auc"]) == {"pooled", "toy"} and 0 <= lcmem["val_reid_auc"]["pooled"] <= 1
+    assert "Val split, pooled re-identification ROC-AUC" in (out / "report.md").read_text()
     assert report["model"]["checksum"]
     assert (out / "report.md").read_text().startswith("# Evaluation")
     assert (out / "roc.png").stat().st_size > 1000 and (out / "copy_recall.png").stat().st_size > 1000
