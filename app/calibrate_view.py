@@ -26,11 +26,13 @@ from PySide6.QtWidgets import (
 from app.plots import CurvePlot, HistogramPlot
 from lcmem.errors import ProjectError
 from lcmem.review.calibrate import (
-    DEFAULT_THRESHOLD,
+    LCMEM_DEFAULT,
     MIN_LABELS_PER_CLASS,
+    DefaultThreshold,
     ThresholdCard,
     calibrate_project,
     choose_threshold,
+    default_threshold,
     latest_card,
     precision_recall_at,
 )
@@ -46,20 +48,22 @@ def card_is_calibrated(card: ThresholdCard | None) -> bool:
     return card is not None and card.rule != "default"
 
 
-def threshold_in_use(card: ThresholdCard | None) -> tuple[float, str]:
-    """The flag threshold and a short note: ``calibrated for recall ≥ 0.99`` or ``default, not calibrated``."""
+def threshold_in_use(card: ThresholdCard | None, default: DefaultThreshold = LCMEM_DEFAULT) -> tuple[float, str]:
+    """The flag threshold and a short note: ``calibrated for recall ≥ 0.99``, ``model default, not
+    calibrated`` or ``default, not calibrated``."""
     if card is None or not card_is_calibrated(card):
-        return DEFAULT_THRESHOLD, "default, not calibrated"
+        return default.value, default.note
     target = "recall" if card.rule == "target_recall" else "precision"
     return card.threshold, f"calibrated for {target} ≥ {card.target:g}"
 
 
-def describe_card(card: ThresholdCard | None) -> str:
+def describe_card(card: ThresholdCard | None, default: DefaultThreshold = LCMEM_DEFAULT) -> str:
     """A paragraph (HTML) describing the card in use."""
     if card is None or card.precision_ci is None or card.recall_ci is None or not card_is_calibrated(card):
+        kind = "model default" if default.from_model else "default"
         return (
-            f"<span style='font-size:15pt'><b>Threshold in use: {DEFAULT_THRESHOLD:.2f} — default (not "
-            "calibrated)</b></span><br>This is the LCMem decision threshold of the original training code. It "
+            f"<span style='font-size:15pt'><b>Threshold in use: {default.value:.3f} — {kind} (not "
+            f"calibrated)</b></span><br>This is {default.explanation}. It "
             f"has not been checked on your data: label at least {MIN_LABELS_PER_CLASS} memorized and "
             f"{MIN_LABELS_PER_CLASS} not-a-match pairs, then save a threshold card below."
         )
@@ -88,6 +92,7 @@ class CalibrateView(QWidget):
         self.project: Project | None = None
         self.model_checksum: str | None = None
         self.card: ThresholdCard | None = None
+        self.default = LCMEM_DEFAULT
         self.scores = np.zeros(0)
         self.positive = np.zeros(0, dtype=bool)
         self.null_scores = np.zeros(0)
@@ -147,9 +152,10 @@ class CalibrateView(QWidget):
         self.scores = np.array([s for s, _ in labelled], dtype=np.float64)
         self.positive = np.array([p for _, p in labelled], dtype=bool)
         self.card = latest_card(project, self.model_checksum) if project is not None and self.model_checksum else None
+        self.default = default_threshold(project, self.model_checksum) if project is not None else LCMEM_DEFAULT
         n_accepted, n_rejected = int(self.positive.sum()), int((~self.positive).sum())
         unsure = count_pairs(project, PairFilter(status="unsure")) if project is not None else 0
-        self.summary.setText(describe_card(self.card))
+        self.summary.setText(describe_card(self.card, self.default))
         need = ""
         if min(n_accepted, n_rejected) < MIN_LABELS_PER_CLASS:
             need = (
@@ -163,7 +169,7 @@ class CalibrateView(QWidget):
         )
         self.null_scores = np.array(real_null_scores(project) if project is not None else [], dtype=np.float64)
         self.null = null_line(self.null_scores)
-        threshold, _ = threshold_in_use(self.card)
+        threshold, _ = threshold_in_use(self.card, self.default)
         marks = [threshold] if self.null is None else [threshold, self.null.p999, np.percentile(self.null_scores, 1)]
         low = histogram_floor(np.append(self.scores, marks))
         accepted, edges = score_histogram(self.scores[self.positive], low=low)
@@ -201,7 +207,7 @@ class CalibrateView(QWidget):
 
     def update_preview(self) -> None:
         """Show what the chosen target gives on the labels (threshold, precision, recall) and mark it."""
-        threshold, note = threshold_in_use(self.card)
+        threshold, note = threshold_in_use(self.card, self.default)
         self.histogram.set_threshold(threshold, f"threshold in use {threshold:.3f} ({note})")
         writable = self.project is not None and not self.project.read_only
         self.save.setEnabled(writable and self.enough_labels())

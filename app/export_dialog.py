@@ -29,7 +29,7 @@ from app.calibrate_view import threshold_in_use
 from app.workers import TaskRunner
 from lcmem.errors import LCMemError
 from lcmem.progress import CancelToken, Progress
-from lcmem.review.calibrate import ThresholdCard
+from lcmem.review.calibrate import LCMEM_DEFAULT, DefaultThreshold, ThresholdCard
 from lcmem.review.export import export_pairs
 from lcmem.store.project import Project
 
@@ -58,11 +58,12 @@ class ExportDialog(QDialog):
         card: ThresholdCard | None,
         model_checksum: str,
         parent: QWidget | None = None,
+        default: DefaultThreshold = LCMEM_DEFAULT,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export pairs")
         self.project, self.runner, self.card, self.model_checksum = project, runner, card, model_checksum
-        threshold, note = threshold_in_use(card)
+        threshold, note = threshold_in_use(card, default)
         self.flagged = QRadioButton(
             f"Flagged pairs: accepted as memorized, or scoring ≥ {threshold:.3f} ({note}) and not rejected"
         )

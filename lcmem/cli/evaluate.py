@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lcmem.model.bundle import load_bundle
+from lcmem.model.bundle import load_bundle, record_metrics
 from lcmem.model.default import default_bundle_path
 from lcmem.runtime import configure_threads
 
@@ -22,6 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--work-size", type=int, default=256, help="size at which detectors see the images")
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--record-threshold",
+        action="store_true",
+        help="write lcmem's val-split threshold (FPR 5 %%) into the bundle as its default threshold",
+    )
     parser.set_defaults(run=run)
 
 
@@ -40,4 +45,9 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(load_bundle(model), args.data, args.out, settings, threads)
     for path in write_report(report, args.out):
         print(f"wrote {path}", file=sys.stderr)
+    if args.record_threshold:
+        threshold = report["detectors"]["lcmem"]["threshold"]
+        record_metrics(model, default_threshold=threshold,
+                       default_threshold_rule=f"val split, FPR {settings.fpr:g} (lcmem eval)")  # fmt: skip
+        print(f"recorded default threshold {threshold:.4f} in {model}", file=sys.stderr)
     return 0

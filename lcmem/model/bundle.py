@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -61,6 +62,18 @@ def read_bundle_config(path: str | Path) -> LCMemConfig:
     except OSError as exc:
         raise BundleError(f"{config_path}: cannot read ({exc.strerror or exc}); is this a model bundle?") from exc
     return LCMemConfig.from_json(text, str(config_path))
+
+
+def record_metrics(path: str | Path, **metrics: Any) -> LCMemConfig:
+    """Add ``metrics`` to a bundle's ``lcmem.json`` (atomically); the checksum, which metrics do not enter,
+    stays the same, so embedding caches and threshold cards made with the bundle stay valid."""
+    folder = Path(path)
+    config = read_bundle_config(folder)
+    updated = replace(config, metrics={**config.metrics, **metrics})
+    staging = folder / f".{CONFIG_NAME}.tmp"
+    staging.write_text(updated.to_json(), encoding="utf-8")
+    os.replace(staging, folder / CONFIG_NAME)
+    return updated
 
 
 def verify_bundle_files(folder: Path, config: LCMemConfig) -> None:

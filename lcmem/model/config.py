@@ -64,6 +64,13 @@ class LCMemConfig:
     software: dict[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
+    @property
+    def default_threshold(self) -> float | None:
+        """The decision threshold shipped with the model (``metrics["default_threshold"]``, the val-split
+        threshold of ``lcmem eval``), or ``None`` when the bundle carries none."""
+        value = self.metrics.get("default_threshold")
+        return float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None
+
     def with_weights(self, weights_sha256: dict[str, str]) -> LCMemConfig:
         """Return a copy with the given weight checksums."""
         return replace(self, weights_sha256=dict(sorted(weights_sha256.items())))

@@ -1,8 +1,9 @@
 """Threshold calibration from reviewer labels: operating points with bootstrap CIs, and threshold cards.
 
 A threshold is stated as an operating point ("recall ≥ 0.99 on N labelled pairs: precision p [lo, hi]"),
-never as a bare number. Until both classes have :data:`MIN_LABELS_PER_CLASS` labels, the documented
-:data:`DEFAULT_THRESHOLD` is used and the card says so.
+never as a bare number. Until both classes have :data:`MIN_LABELS_PER_CLASS` labels, a default is used
+and the card says so: the scanning model's own threshold where its bundle carries one (fitted by
+``lcmem eval`` on its val split), else the documented :data:`DEFAULT_THRESHOLD`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,41 @@ from lcmem.store.schema import threshold_cards
 DEFAULT_THRESHOLD = 0.5
 """The LCMem decision threshold of the official training and test code (pair probability 0.5)."""
 MIN_LABELS_PER_CLASS = 10
+
+
+@dataclass(frozen=True)
+class DefaultThreshold:
+    """The threshold in use before calibration, and where it comes from."""
+
+    value: float
+    from_model: bool
+
+    @property
+    def note(self) -> str:
+        """``model default, not calibrated`` or ``default, not calibrated``."""
+        return "model default, not calibrated" if self.from_model else "default, not calibrated"
+
+    @property
+    def explanation(self) -> str:
+        """One sentence on what the default is."""
+        if self.from_model:
+            return (
+                f"the model's default threshold {self.value:.3f}, fitted on its validation data (5 % of "
+                "different-identity pairs pass)"
+            )
+        return f"the default LCMem threshold {self.value:g} of the original training code"
+
+
+LCMEM_DEFAULT = DefaultThreshold(DEFAULT_THRESHOLD, from_model=False)
+
+
+def default_threshold(project: Project, model_checksum: str | None) -> DefaultThreshold:
+    """The default for ``model_checksum``: its bundle's threshold as recorded by the latest scan with it that
+    recorded one, else :data:`LCMEM_DEFAULT`."""
+    for scan in reversed(project.scans()):
+        if scan.model_checksum == model_checksum and scan.model_threshold is not None:
+            return DefaultThreshold(scan.model_threshold, from_model=True)
+    return LCMEM_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -114,7 +150,7 @@ def calibrate_project(
 ) -> ThresholdCard:
     """Fit a threshold card from the project's accept/reject labels on its current scan (and save it).
 
-    With too few labels the card carries :data:`DEFAULT_THRESHOLD` and rule ``"default"``.
+    With too few labels the card carries the :func:`default_threshold` and rule ``"default"``.
     """
     labelled = labelled_scores(project)
     scores = np.array([s for s, _ in labelled], dtype=np.float64)
@@ -122,11 +158,12 @@ def calibrate_project(
     n_accepted, n_rejected = int(positive.sum()), int((~positive).sum())
     target = target_recall if target_recall is not None else target_precision
     if min(n_accepted, n_rejected) < MIN_LABELS_PER_CLASS:
+        default = default_threshold(project, model_checksum)
         card = ThresholdCard(
             model_checksum,
             "default",
             target,
-            DEFAULT_THRESHOLD,
+            default.value,
             n_accepted,
             n_rejected,
             None,
@@ -135,7 +172,7 @@ def calibrate_project(
             None,
             utc_now(),
             f"fewer than {MIN_LABELS_PER_CLASS} accepted and {MIN_LABELS_PER_CLASS} rejected labels: "
-            "the default LCMem threshold 0.5 is used",
+            f"{default.explanation} is used",
         )
     else:
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from lcmem.csv_cells import write_csv_atomic
-from lcmem.review.calibrate import DEFAULT_THRESHOLD, ThresholdCard
+from lcmem.review.calibrate import ThresholdCard, default_threshold
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, list_pairs
 from lcmem.store.schema import decisions, images
@@ -69,9 +69,11 @@ def export_pairs(
 ) -> int:
     """Write flagged pairs (or all with ``include_all``) to ``out``; return the number of rows.
 
-    The card (or the default threshold) is written to ``OUT.threshold.json`` and named in every row.
+    The card (or the :func:`~lcmem.review.calibrate.default_threshold`) is written to ``OUT.threshold.json``
+    and named in every row.
     """
-    threshold = card.threshold if card is not None else DEFAULT_THRESHOLD
+    default = default_threshold(project, model_checksum)
+    threshold = card.threshold if card is not None else default.value
     rule = card.rule if card is not None else "default"
     columns = BASE_COLUMNS + (RAW_ID_COLUMNS if include_patient_ids else ())
     details = _image_details(project)
@@ -118,7 +120,11 @@ def export_pairs(
                 yield values
 
     count = write_csv_atomic(out, columns, rows())
-    card_data = asdict(card) if card is not None else {"rule": "default", "threshold": DEFAULT_THRESHOLD}
+    card_data = (
+        asdict(card)
+        if card is not None
+        else {"rule": "default", "threshold": default.value, "note": f"not calibrated: {default.explanation}"}
+    )
     Path(str(out)).with_suffix(".threshold.json").write_text(json.dumps(card_data, indent=2) + "\n", "utf-8")
     return count
 

@@ -126,6 +126,7 @@ def _start_scan(project: Project, bundle: Bundle, settings: ScanSettings) -> int
                 model_checksum=bundle.checksum,
                 model_name=bundle.config.name,
                 model_path=str(bundle.path),
+                model_threshold=bundle.config.default_threshold,
                 settings=json.dumps(asdict(settings), sort_keys=True),
                 started_at=utc_now(),
             )

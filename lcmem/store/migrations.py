@@ -19,7 +19,7 @@ from lcmem.store.schema import meta, metadata
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _add_null_scores(connection: Connection) -> None:
@@ -36,7 +36,12 @@ def _add_null_scores(connection: Connection) -> None:
     connection.exec_driver_sql("CREATE INDEX ix_null_scores_scan ON null_scores (scan_id)")
 
 
-STEPS: dict[int, Callable[[Connection], None]] = {1: _add_null_scores}
+def _add_model_threshold(connection: Connection) -> None:
+    """2 → 3: ``scans.model_threshold`` (the scanning model's default threshold; NULL for older scans)."""
+    connection.exec_driver_sql("ALTER TABLE scans ADD COLUMN model_threshold FLOAT")
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {1: _add_null_scores, 2: _add_model_threshold}
 """``STEPS[n]`` upgrades a version-``n`` project to ``n + 1``."""
 
 

@@ -267,7 +267,9 @@ class Project:
         query = select(scans).order_by(scans.c.id)
         with self.connect() as conn:
             return [
-                ScanRecord(r.id, r.status, r.model_checksum, r.model_name, r.started_at, r.finished_at)
+                ScanRecord(
+                    r.id, r.status, r.model_checksum, r.model_name, r.started_at, r.finished_at, r.model_threshold
+                )
                 for r in conn.execute(query)
             ]
 

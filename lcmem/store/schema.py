@@ -51,6 +51,7 @@ scans = Table(
     Column("started_at", String, nullable=False),
     Column("finished_at", String),
     Column("summary", Text),  # JSON
+    Column("model_threshold", Float),  # the model's default threshold, if its bundle carries one (schema 3)
 )
 
 images = Table(

@@ -67,3 +67,4 @@ class ScanRecord:
     model_name: str
     started_at: str
     finished_at: str | None
+    model_threshold: float | None = None

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import update
 
 from app.calibrate_view import CalibrateView
 from app.export_dialog import ExportDialog
 from app.workers import TaskRunner
-from lcmem.review.calibrate import DEFAULT_THRESHOLD, calibrate_project, latest_card
+from lcmem.review.calibrate import DEFAULT_THRESHOLD, calibrate_project, default_threshold, latest_card
 from lcmem.store.project import Project
 from lcmem.store.queries import list_pairs, real_null_scores
+from lcmem.store.schema import scans
 
 CHECKSUM = "model-checksum"
 
@@ -119,3 +121,19 @@ def test_raw_patient_ids_only_through_the_warned_opt_in(qtbot, scanned, tmp_path
     assert dialog.warning.isVisibleTo(dialog)
     with_ids = _export(qtbot, scanned, tmp_path / "ids.csv", None, everything=True, ids=True, confirm=True)
     assert "PAT-SECRET-1" in {r["real_patient_id"] for r in with_ids}
+
+
+def test_a_model_threshold_recorded_by_the_scan_is_the_default_shown(qtbot, scanned) -> None:
+    with scanned.transaction() as conn:
+        conn.execute(update(scans).values(model_checksum=CHECKSUM, model_threshold=0.731))
+    view = CalibrateView()
+    qtbot.addWidget(view)
+    view.set_project(scanned, CHECKSUM)
+    assert "0.731 — model default (not calibrated)" in view.summary.text()
+    assert "fitted on its validation data" in view.summary.text()
+    assert view.histogram.threshold == pytest.approx(0.731)
+    dialog = ExportDialog(
+        scanned, TaskRunner(1, inline=True), None, CHECKSUM, None, default_threshold(scanned, CHECKSUM)
+    )
+    qtbot.addWidget(dialog)
+    assert "≥ 0.731 (model default, not calibrated)" in dialog.flagged.text()

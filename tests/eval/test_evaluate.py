@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -11,6 +12,7 @@ from lcmem.cli.main import main
 from lcmem.eval.detectors import PHashDetector, SsimDetector, score_pairs
 from lcmem.eval.pairs import copy_images, reid_pairs
 from lcmem.eval.transforms import STRENGTHS
+from lcmem.model.bundle import read_bundle_config
 from lcmem.train.data import load_labelled
 from tests.conftest import make_labelled_dataset
 
@@ -42,10 +44,12 @@ def test_baselines_score_identical_images_highest() -> None:
 def test_eval_command_writes_the_report(tiny_bundle_dir: Path, tmp_path: Path) -> None:
     data = make_labelled_dataset(tmp_path / "toy", identities=12, per_identity=3)
     out = tmp_path / "eval"
+    bundle_dir = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle_dir, bundle_dir)
     args = [
         "eval",
         "--model",
-        str(tiny_bundle_dir),
+        str(bundle_dir),
         "--data",
         str(data),
         "--out",
@@ -56,6 +60,7 @@ def test_eval_command_writes_the_report(tiny_bundle_dir: Path, tmp_path: Path) -
         "3",
         "--bootstrap",
         "50",
+        "--record-threshold",
     ]
     assert main(args) == 0
     report = json.loads((out / "report.json").read_text())
@@ -71,5 +76,7 @@ def test_eval_command_writes_the_report(tiny_bundle_dir: Path, tmp_path: Path) -
     assert set(lcmem["val_reid_auc"]) == {"pooled", "toy"} and 0 <= lcmem["val_reid_auc"]["pooled"] <= 1
     assert "Val split, pooled re-identification ROC-AUC" in (out / "report.md").read_text()
     assert report["model"]["checksum"]
+    recorded = read_bundle_config(bundle_dir)
+    assert recorded.default_threshold == lcmem["threshold"] and recorded.checksum == report["model"]["checksum"]
     assert (out / "report.md").read_text().startswith("# Evaluation")
     assert (out / "roc.png").stat().st_size > 1000 and (out / "copy_recall.png").stat().st_size > 1000

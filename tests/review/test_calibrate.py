@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from lcmem.model.bundle import load_bundle, record_metrics
 from lcmem.review.calibrate import (
     DEFAULT_THRESHOLD,
+    LCMEM_DEFAULT,
+    DefaultThreshold,
     calibrate_project,
     choose_threshold,
+    default_threshold,
     latest_card,
     operating_point,
     precision_recall_at,
 )
+from lcmem.review.export import export_pairs
 from lcmem.store.project import Project
 from lcmem.store.queries import list_pairs
+from tests.conftest import write_scanned_project
 
 SCORES = np.array([0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
 POSITIVE = np.array([1, 1, 0, 1, 0, 1, 0, 0, 0, 0], dtype=bool)
@@ -54,3 +66,30 @@ def test_project_calibration_default_then_fitted(scanned_project: Project) -> No
     assert card.recall >= 0.99
     assert card.threshold == pytest.approx(min(r.score for r in rows[:10]))
     assert latest_card(scanned_project, "m") == card
+
+
+def test_a_model_threshold_is_the_default_until_calibrated(tmp_path: Path, tiny_bundle_dir: Path) -> None:
+    bundle_dir = tmp_path / "with-threshold"
+    shutil.copytree(tiny_bundle_dir, bundle_dir)
+    before = load_bundle(bundle_dir).checksum
+    config = record_metrics(bundle_dir, default_threshold=0.731, default_threshold_rule="val split, FPR 0.05")
+    bundle = load_bundle(bundle_dir)
+    assert bundle.checksum == before == config.checksum and bundle.config.default_threshold == 0.731
+    with Project.open(write_scanned_project(tmp_path / "p", bundle)) as project:
+        default = default_threshold(project, bundle.checksum)
+        assert default == DefaultThreshold(0.731, from_model=True) and "0.731" in default.explanation
+        assert default_threshold(project, "another model") == LCMEM_DEFAULT
+        card = calibrate_project(project, bundle.checksum, target_recall=0.99, save=False)
+        assert card.rule == "default" and card.threshold == 0.731 and "model's default threshold" in card.note
+        out = tmp_path / "flagged.csv"
+        export_pairs(project, out, None, bundle.checksum, include_all=True)
+        rows = list(csv.DictReader(out.open()))
+        assert rows and {r["threshold"] for r in rows} == {"0.731000"}
+        assert json.loads(out.with_suffix(".threshold.json").read_text())["threshold"] == 0.731
+
+
+def test_a_model_threshold_outside_zero_one_is_ignored(tiny_bundle_dir: Path) -> None:
+    config = load_bundle(tiny_bundle_dir).config
+    assert config.default_threshold is None
+    assert replace(config, metrics={"default_threshold": 3.0}).default_threshold is None
+    assert replace(config, metrics={"default_threshold": "0.7"}).default_threshold is None

@@ -108,30 +108,45 @@ def _table_shape(path: Path, table: str) -> tuple[list, list, list]:
     return columns, sorted(keys), indexes
 
 
-def test_a_version_1_project_gets_the_null_table_and_keeps_its_decisions(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v1 = MetaData()
+def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project file as lcmem wrote it at schema ``version`` (1: no null_scores; ≤ 2: no scans.model_threshold),
+    holding one rejected pair."""
+    old_schema = MetaData()
     for table in schema.metadata.sorted_tables:
-        if table.name != "null_scores":
-            table.to_metadata(v1)
+        if table.name == "null_scores" and version < 2:
+            continue
+        copy = table.to_metadata(old_schema)
+        if table.name == "scans" and version < 3:
+            copy._columns.remove(copy.c.model_threshold)
     with monkeypatch.context() as old:
-        old.setattr(migrations, "SCHEMA_VERSION", 1)
+        old.setattr(migrations, "SCHEMA_VERSION", version)
         old.setattr(migrations, "STEPS", {})
-        old.setattr(migrations, "metadata", v1)
-        with Project.create(tmp_path / "old.lcmem") as project:
+        old.setattr(migrations, "metadata", old_schema)
+        with Project.create(path) as project:
             project.set_decision(KEY, "reject", "ana", note="different patient", score=0.3)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(version),)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_project_is_upgraded_and_keeps_its_decisions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
+) -> None:
+    _create_old_project(tmp_path / "old.lcmem", version, monkeypatch)
     with sqlite3.connect(tmp_path / "old.lcmem") as raw:
-        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
-        assert "null_scores" not in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]
+        assert ("null_scores" in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]) == (version >= 2)
+        assert "model_threshold" not in [c[1] for c in raw.execute("PRAGMA table_info(scans)")]
     with Project.open(tmp_path / "old.lcmem") as project:
         assert project.decision(KEY).decision == "reject" and project.decision(KEY).note == "different patient"
+        assert project.scans() == []
     Project.create(tmp_path / "new.lcmem").close()
     with sqlite3.connect(tmp_path / "old.lcmem") as raw:
-        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+        current = str(migrations.SCHEMA_VERSION)
+        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (current,)
         assert raw.execute("SELECT COUNT(*) FROM decision_log").fetchone() == (1,)
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert _table_shape(tmp_path / "old.lcmem", "null_scores") == _table_shape(tmp_path / "new.lcmem", "null_scores")
+    for table in ("null_scores", "scans"):
+        assert _table_shape(tmp_path / "old.lcmem", table) == _table_shape(tmp_path / "new.lcmem", table)
 
 
 def test_pseudonyms_are_keyed_and_stable() -> None:
