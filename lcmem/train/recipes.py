@@ -33,7 +33,7 @@ RECIPES = {
         stage1=StageConfig(stage=1, batch_size=128, lr=1e-3, max_epochs=200, steps_per_epoch=40, patience=10,
                            max_minutes=40.0, positives="distinct", latent_flip_p=0.5),
         stage2=StageConfig(stage=2, batch_size=48, lr=2e-4, max_epochs=100, steps_per_epoch=30, patience=8,
-                           max_minutes=40.0, augment="strong", identity_augment="mild", copy_p=0.5,
+                           max_minutes=60.0, augment="strong", identity_augment="mild", copy_p=0.5,
                            positives="distinct", val_batches=6),
     ),
     "paper": Recipe(
