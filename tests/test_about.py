@@ -27,7 +27,7 @@ from lcmem.model.default import default_bundle_path
 from tests.conftest import REPO
 
 SHIPPED = REPO / "resources" / "models" / "lcmem-small"
-SHIPPED_CHECKSUM = "22c639f608ed1fb103eea502f082a8b84f6abf6660c7a35bdbed7fe891ae66ed"
+SHIPPED_CHECKSUM = "496cd62d30f694714a05104ff4d81cfcbf59759e8a83b00747ce61927ca18885"
 
 
 def test_versions_come_from_package_metadata() -> None:
