@@ -71,8 +71,13 @@ def record_metrics(path: str | Path, **metrics: Any) -> LCMemConfig:
     config = read_bundle_config(folder)
     updated = replace(config, metrics={**config.metrics, **metrics})
     staging = folder / f".{CONFIG_NAME}.tmp"
-    staging.write_text(updated.to_json(), encoding="utf-8")
-    os.replace(staging, folder / CONFIG_NAME)
+    try:
+        staging.write_text(updated.to_json(), encoding="utf-8")
+        os.replace(staging, folder / CONFIG_NAME)
+    except OSError as exc:
+        raise BundleError(
+            f"{folder / CONFIG_NAME}: cannot write ({exc.strerror or exc}); copy the bundle to a writable folder"
+        ) from exc
     return updated
 
 

@@ -22,7 +22,7 @@ from lcmem.train.data import LabelledData, load_labelled
 from lcmem.train.pixels import image_cache, to_float
 from lcmem.train.recipes import Recipe
 from lcmem.train.sampler import PairSampler
-from lcmem.train.stages import StageConfig, StageResult, image_inputs, latent_inputs, run_stage
+from lcmem.train.stages import InputFn, StageConfig, StageResult, image_inputs, latent_inputs, run_stage
 
 logger = logging.getLogger(__name__)
 
@@ -80,21 +80,25 @@ def train_stage1(data_dirs: list[str | Path], vae_dir: str | Path, out_dir: str 
     splits = _split_pixels(data, recipe.image_size, out / "cache", threads)
     latents = {s: encode_latents(model, pixels, out / "cache", s) for s, (_, pixels) in splits.items()}
     stage = recipe.stage1
-    samplers = [PairSampler(splits[s][0], stage.copy_p, stage.positives) for s in ("train", "val")]
-    result = run_stage(model, *samplers, _pick(latents, stage.latent_flip_p), stage, out)
+    inputs = _by_split(*(latent_inputs(latents[s], stage.latent_flip_p) for s in ("train", "val")))
+    result = run_stage(model, *_samplers(splits, stage), inputs, stage, out)
     record = _training_record(data, stage, result, {"vae": str(vae_dir), "vae_training": _vae_record(vae_dir)})
     model.config = replace(config, training={"stage1": record}, metrics={"stage1_val_loss": result.best_val_loss})
     return save_bundle(model, out / "bundle", overwrite=True)
 
 
-def _pick(latents: dict[str, np.ndarray], flip_p: float):
-    """Route a batch to the train or val latent array (the sampler's indices are per split)."""
-    train, val = latent_inputs(latents["train"], flip_p), latent_inputs(latents["val"], flip_p)
+def _by_split(train: InputFn, val: InputFn) -> InputFn:
+    """Route a batch to the train or val split's inputs (the sampler's indices are per split)."""
 
     def make(batch, rng, is_train):
         return (train if is_train else val)(batch, rng, is_train)
 
     return make
+
+
+def _samplers(splits: dict[str, tuple[list, np.ndarray]], stage: StageConfig) -> list[PairSampler]:
+    """The train and val pair samplers of a stage."""
+    return [PairSampler(splits[s][0], stage.copy_p, stage.positives) for s in ("train", "val")]
 
 
 def _vae_record(vae_dir: str | Path) -> dict[str, Any]:
@@ -112,14 +116,9 @@ def train_stage2(data_dirs: list[str | Path], init_bundle: str | Path, out_dir: 
     model.network.train()
     splits = _split_pixels(data, model.config.image_size, out / "cache", threads)
     config = recipe.stage2
-    train_inputs = image_inputs(model, splits["train"][1], config.augment, config.identity_augment)
-    val_inputs = image_inputs(model, splits["val"][1], config.augment, config.identity_augment)
-
-    def make(batch, rng, is_train):
-        return (train_inputs if is_train else val_inputs)(batch, rng, is_train)
-
-    samplers = [PairSampler(splits[s][0], config.copy_p, config.positives) for s in ("train", "val")]
-    result = run_stage(model, *samplers, make, config, out)
+    inputs = _by_split(*(image_inputs(model, splits[s][1], config.augment, config.identity_augment)
+                         for s in ("train", "val")))  # fmt: skip
+    result = run_stage(model, *_samplers(splits, config), inputs, config, out)
     record = _training_record(data, config, result, {"init": str(init_bundle)})
     training = {**model.config.training, "stage2": record}
     metrics = {**model.config.metrics, "stage2_val_loss": result.best_val_loss}

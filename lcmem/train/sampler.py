@@ -48,11 +48,10 @@ class PairSampler:
         self.index = IdentityIndex.build(records)
         self.copy_p = copy_p
         self.positives = positives
-        everyone = list(self.index.identities)
-        self.all_ids = everyone
-        self.all_weights = self._weights(everyone)
+        self.all_ids = list(self.index.identities)
+        self.all_weights = self._weights(self.all_ids)
         if positives == "distinct":
-            self.pair_ids = [i for i in everyone if len(self.index.members[i]) >= 2]
+            self.pair_ids = [i for i in self.all_ids if len(self.index.members[i]) >= 2]
             if not self.pair_ids:
                 raise LCMemError(
                     "no identity in this split has two images: 'distinct' positives need re-identification data; "
