@@ -291,7 +291,7 @@ class ReviewView(QWidget):
         position = f"pair {self.queue.index + 1:,} of {total:,}" if self.queue else ""
         return (
             f"<b>Score {row.score:.3f}</b> (rank {row.rank} for this synthetic image) · {side} the threshold "
-            f"{self.threshold:.2f} ({self.threshold_note}) · Decision: {decided} · {position}"
+            f"{self.threshold:.3f} ({self.threshold_note}) · Decision: {decided} · {position}"
         )
 
     def _row_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
