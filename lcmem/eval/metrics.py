@@ -1,4 +1,5 @@
-"""Verification metrics: ROC-AUC with a bootstrap CI, precision/recall at best F1 and at a target recall."""
+"""Verification metrics: ROC-AUC with a bootstrap CI, precision/recall at best F1 and at a target recall,
+a proportion's Wilson interval."""
 
 from __future__ import annotations
 
@@ -37,6 +38,19 @@ def bootstrap_auc_ci(scores: np.ndarray, labels: np.ndarray, n_boot: int = 1000,
         return (float("nan"), float("nan"))
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval (95 % by default) of the proportion ``successes / n``; NaNs when ``n`` is 0.
+
+    Unlike the normal approximation it stays inside [0, 1] and is honest near 0 and 1, where copy recalls live.
+    """
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def _curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -54,6 +54,15 @@ def markdown(report: dict[str, Any]) -> str:
         recalls = [result["copy"][t][_key(s)]["recall"] for t, strengths in STRENGTHS.items() for s in strengths]
         lines.append(f"| {name} | {np.mean(recalls):.3f} | {np.min(recalls):.3f} | "
                      + " | ".join(f"{r:.2f}" for r in recalls) + " |")  # fmt: skip
+    lines += ["", "Lowest cell of each detector (found / copies, 95 % Wilson interval):", ""]
+    for name, result in detectors.items():
+        transform, strength, cell = min(
+            ((t, s, result["copy"][t][_key(s)]) for t, strengths in STRENGTHS.items() for s in strengths),
+            key=lambda item: item[2]["recall"],
+        )
+        low, high = cell["recall_ci"]
+        lines.append(f"- {name}: {transform} {strength:g}: {cell['recall']:.3f} ({cell['n_found']} / {cell['n']}, "
+                     f"[{low:.3f}, {high:.3f}])")  # fmt: skip
     lines += ["", f"Images: {report['n_images']}. Time: {report['seconds']} s.", ""]
     return "\n".join(lines)
 

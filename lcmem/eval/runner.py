@@ -18,7 +18,14 @@ from tqdm import tqdm
 
 from lcmem.errors import ImageReadError
 from lcmem.eval.detectors import Detector, LCMemDetector, baselines
-from lcmem.eval.metrics import best_f1, bootstrap_auc_ci, precision_at_recall, roc_auc, threshold_at_fpr
+from lcmem.eval.metrics import (
+    best_f1,
+    bootstrap_auc_ci,
+    precision_at_recall,
+    roc_auc,
+    threshold_at_fpr,
+    wilson_interval,
+)
 from lcmem.eval.pairs import Pair, copy_images, reid_pairs
 from lcmem.eval.transforms import STRENGTHS, apply_transform
 from lcmem.io import load_image
@@ -98,9 +105,15 @@ def _copy_recall(detectors: list[Detector], records: list[Record], indices: list
                     score = detector.compare(base_features[detector.name], detector.features(copies)).numpy()
                     hits[detector.name][name][strength].extend((score >= thresholds[detector.name]).tolist())
     return {
-        d: {t: {_key(s): {"recall": float(np.mean(v)), "n": len(v)} for s, v in per.items()} for t, per in by_t.items()}
+        d: {t: {_key(s): _recall_cell(v) for s, v in per.items()} for t, per in by_t.items()}
         for d, by_t in hits.items()
     }
+
+
+def _recall_cell(hits: list[bool]) -> dict[str, float | int | list[float]]:
+    found = int(np.sum(hits))
+    return {"recall": found / len(hits) if hits else float("nan"), "recall_ci": list(wilson_interval(found, len(hits))),
+            "n": len(hits), "n_found": found}  # fmt: skip
 
 
 def _key(strength: float) -> str:

@@ -71,10 +71,14 @@ def test_eval_command_writes_the_report(tiny_bundle_dir: Path, tmp_path: Path) -
     assert len(lcmem["reid"]["pooled"]["auc_ci"]) == 2
     assert set(lcmem["copy"]) == set(STRENGTHS)
     assert all(len(v) == 4 for v in lcmem["copy"].values())
-    assert 0 <= lcmem["copy"]["jpeg"]["10"]["recall"] <= 1
+    cell = lcmem["copy"]["jpeg"]["10"]
+    assert 1 <= cell["n"] <= 3 and cell["recall"] == cell["n_found"] / cell["n"]
+    assert cell["recall_ci"][0] <= cell["recall"] <= cell["recall_ci"][1]
     assert isinstance(lcmem["threshold"], float)
     assert set(lcmem["val_reid_auc"]) == {"pooled", "toy"} and 0 <= lcmem["val_reid_auc"]["pooled"] <= 1
-    assert "Val split, pooled re-identification ROC-AUC" in (out / "report.md").read_text()
+    markdown = (out / "report.md").read_text()
+    assert "Val split, pooled re-identification ROC-AUC" in markdown
+    assert "Lowest cell of each detector" in markdown and "- lcmem: " in markdown
     assert report["model"]["checksum"]
     recorded = read_bundle_config(bundle_dir)
     assert recorded.default_threshold == lcmem["threshold"] and recorded.checksum == report["model"]["checksum"]

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lcmem.eval.metrics import best_f1, bootstrap_auc_ci, precision_at_recall, roc_auc, threshold_at_fpr
+from lcmem.eval.metrics import (
+    best_f1,
+    bootstrap_auc_ci,
+    precision_at_recall,
+    roc_auc,
+    threshold_at_fpr,
+    wilson_interval,
+)
 
 
 def test_auc_counts_pairs_and_half_ties() -> None:
@@ -38,3 +45,13 @@ def test_threshold_at_fpr_lets_that_share_of_negatives_pass() -> None:
     negatives = np.linspace(0, 1, 1001)
     threshold = threshold_at_fpr(negatives, 0.05)
     assert np.mean(negatives >= threshold) == pytest.approx(0.05, abs=0.002)
+
+
+def test_wilson_interval_matches_published_values() -> None:
+    # Newcombe (1998), Table I: 0/10, 5/10 and 10/10 at 95 %
+    assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson_interval(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+    low, high = wilson_interval(349, 468)
+    assert low < 349 / 468 < high and high - low < 0.09
+    assert all(np.isnan(wilson_interval(0, 0)))
