@@ -60,9 +60,8 @@ def threshold_in_use(card: ThresholdCard | None, default: DefaultThreshold = LCM
 def describe_card(card: ThresholdCard | None, default: DefaultThreshold = LCMEM_DEFAULT) -> str:
     """A paragraph (HTML) describing the card in use."""
     if card is None or card.precision_ci is None or card.recall_ci is None or not card_is_calibrated(card):
-        kind = "model default" if default.from_model else "default"
         return (
-            f"<span style='font-size:15pt'><b>Threshold in use: {default.value:.3f} — {kind} (not "
+            f"<span style='font-size:15pt'><b>Threshold in use: {default.value:.3f} — {default.kind} (not "
             f"calibrated)</b></span><br>This is {default.explanation}. It "
             f"has not been checked on your data: label at least {MIN_LABELS_PER_CLASS} memorized and "
             f"{MIN_LABELS_PER_CLASS} not-a-match pairs, then save a threshold card below."

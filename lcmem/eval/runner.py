@@ -82,7 +82,7 @@ def _load_original(record: Record, size: int) -> torch.Tensor | None:
 
 
 def _copy_recall(detectors: list[Detector], records: list[Record], indices: list[int], thresholds: dict[str, float],
-                 settings: EvalSettings) -> dict[str, dict[str, dict[str, float]]]:  # fmt: skip
+                 settings: EvalSettings) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:  # fmt: skip
     hits = {d.name: {t: {s: [] for s in STRENGTHS[t]} for t in STRENGTHS} for d in detectors}
     generator = torch.Generator().manual_seed(0)
     down = settings.work_size
@@ -110,7 +110,8 @@ def _copy_recall(detectors: list[Detector], records: list[Record], indices: list
     }
 
 
-def _recall_cell(hits: list[bool]) -> dict[str, float | int | list[float]]:
+def _recall_cell(hits: list[bool]) -> dict[str, Any]:
+    """Recall of one transform × strength cell, with its count and 95 % Wilson interval."""
     found = int(np.sum(hits))
     return {"recall": found / len(hits) if hits else float("nan"), "recall_ci": list(wilson_interval(found, len(hits))),
             "n": len(hits), "n_found": found}  # fmt: skip

@@ -32,9 +32,14 @@ class DefaultThreshold:
     from_model: bool
 
     @property
+    def kind(self) -> str:
+        """``model default`` or ``default``."""
+        return "model default" if self.from_model else "default"
+
+    @property
     def note(self) -> str:
         """``model default, not calibrated`` or ``default, not calibrated``."""
-        return "model default, not calibrated" if self.from_model else "default, not calibrated"
+        return f"{self.kind}, not calibrated"
 
     @property
     def explanation(self) -> str:
