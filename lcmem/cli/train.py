@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lcmem.runtime import configure_threads
 from lcmem.train.recipes import RECIPES, scaled
+from lcmem.train.selection import SELECT_MODES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         stage.add_argument("--max-minutes", type=float, default=None, help="time budget of the stage")
         stage.add_argument("--steps-per-epoch", type=int, default=None)
         stage.add_argument("--max-epochs", type=int, default=None)
+        stage.add_argument("--select", choices=SELECT_MODES, default=None,
+                           help="keep the epoch with the lowest val loss or the best val detection score "
+                                "(default: the recipe's)")  # fmt: skip
         if name == "stage1":
             stage.add_argument("--vae", type=Path, required=True, help="diffusers VAE folder")
             stage.add_argument("--name", default="lcmem-small")
@@ -46,7 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _recipe(args: argparse.Namespace):
     overrides = {k: v for k, v in (("max_minutes", args.max_minutes), ("steps_per_epoch", args.steps_per_epoch),
-                                   ("max_epochs", args.max_epochs), ("seed", args.seed)) if v is not None}  # fmt: skip
+                                   ("max_epochs", args.max_epochs), ("seed", args.seed),
+                                   ("select", args.select)) if v is not None}  # fmt: skip
     return scaled(RECIPES[args.recipe], **overrides)
 
 

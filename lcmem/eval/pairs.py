@@ -2,7 +2,8 @@
 
 Re-identification (``benchmark.py``): for every image of an identity with at least two images, one positive
 (the next image of that identity, cyclically) and one negative (the first image of a random other identity of
-the same dataset), ``random.Random(42)``. Copy detection (``benchmark_robustness.py``): one image per identity.
+the same dataset), ``random.Random(42)``; a dataset with a single identity has no negatives and gives no
+pairs. Copy detection (``benchmark_robustness.py``): one image per identity.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def reid_pairs(records: list[Record], seed: int = 42) -> list[Pair]:
     for dataset in sorted(by_dataset):
         identities = by_dataset[dataset]
         names = sorted(identities)
+        if len(names) < 2:
+            continue
         for name in names:
             members = identities[name]
             if len(members) < 2:

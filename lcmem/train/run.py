@@ -22,6 +22,7 @@ from lcmem.train.data import LabelledData, load_labelled
 from lcmem.train.pixels import image_cache, to_float
 from lcmem.train.recipes import Recipe
 from lcmem.train.sampler import PairSampler
+from lcmem.train.selection import DetectionSelector
 from lcmem.train.stages import InputFn, StageConfig, StageResult, image_inputs, latent_inputs, run_stage
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def _training_record(data: LabelledData, config: StageConfig, result: StageResul
         "labels_sha256": data.label_sha256,
         "best_epoch": result.best_epoch,
         "best_val_loss": result.best_val_loss,
+        "best_val_score": result.best_val_score,
         "history": result.history,
         "seconds": round(result.seconds, 1),
         "command": " ".join(sys.argv),
@@ -81,9 +83,13 @@ def train_stage1(data_dirs: list[str | Path], vae_dir: str | Path, out_dir: str 
     latents = {s: encode_latents(model, pixels, out / "cache", s) for s, (_, pixels) in splits.items()}
     stage = recipe.stage1
     inputs = _by_split(*(latent_inputs(latents[s], stage.latent_flip_p) for s in ("train", "val")))
-    result = run_stage(model, *_samplers(splits, stage), inputs, stage, out)
+    selector = DetectionSelector.build(model, splits["val"][0], latents["val"]) if stage.select == "detection" else None
+    result = run_stage(model, *_samplers(splits, stage), inputs, stage, out, selector)
     record = _training_record(data, stage, result, {"vae": str(vae_dir), "vae_training": _vae_record(vae_dir)})
-    model.config = replace(config, training={"stage1": record}, metrics={"stage1_val_loss": result.best_val_loss})
+    metrics = {"stage1_val_loss": result.best_val_loss}
+    if result.best_val_score is not None:
+        metrics["stage1_val_score"] = result.best_val_score
+    model.config = replace(config, training={"stage1": record}, metrics=metrics)
     return save_bundle(model, out / "bundle", overwrite=True)
 
 
@@ -118,9 +124,15 @@ def train_stage2(data_dirs: list[str | Path], init_bundle: str | Path, out_dir: 
     config = recipe.stage2
     inputs = _by_split(*(image_inputs(model, splits[s][1], config.augment, config.identity_augment)
                          for s in ("train", "val")))  # fmt: skip
-    result = run_stage(model, *_samplers(splits, config), inputs, config, out)
+    selector = None
+    if config.select == "detection":
+        val_latents = encode_latents(model, splits["val"][1], out / "cache", "val")
+        selector = DetectionSelector.build(model, splits["val"][0], val_latents)
+    result = run_stage(model, *_samplers(splits, config), inputs, config, out, selector)
     record = _training_record(data, config, result, {"init": str(init_bundle)})
     training = {**model.config.training, "stage2": record}
     metrics = {**model.config.metrics, "stage2_val_loss": result.best_val_loss}
+    if result.best_val_score is not None:
+        metrics["stage2_val_score"] = result.best_val_score
     model.config = replace(model.config, training=training, metrics=metrics, seed=config.seed)
     return save_bundle(model, out / "bundle", overwrite=True)

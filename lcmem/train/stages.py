@@ -1,11 +1,13 @@
-"""The two LCMem training stages, resumable, with early stopping on validation loss.
+"""The two LCMem training stages, resumable, with early stopping on validation loss or detection quality.
 
 Stage 1 trains the network on cached, normalised VAE latents (no image augmentation, as the official
 stage 1; optionally a horizontal flip of the second latent). Stage 2 starts from stage 1 and fine-tunes in
 image space: the frozen VAE runs on the fly and the second image of each pair is augmented, copy pairs with
 ``augment`` and identity pairs with ``identity_augment``. Each epoch ends with a validation loss on fixed,
-seeded batches of the val split; the best network is kept, and training stops after ``patience`` epochs
-without improvement or when ``max_minutes`` is spent. A checkpoint after every epoch lets an interrupted run resume.
+seeded batches of the val split. The best network is kept: the one with the lowest val loss, or with
+``select="detection"`` the highest val detection score (:mod:`lcmem.train.selection`). Training stops after
+``patience`` epochs without improvement or when ``max_minutes`` is spent. A checkpoint after every epoch
+lets an interrupted run resume.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lcmem.model.siamese import LCMemModel
+from lcmem.errors import LCMemError
+from lcmem.model.siamese import LCMemModel, SiameseNetwork
 from lcmem.train.augment import PRESETS, augment
 from lcmem.train.checkpoint import load_checkpoint, save_checkpoint
 from lcmem.train.losses import LossParts, lcmem_loss
 from lcmem.train.pixels import to_float
 from lcmem.train.sampler import PairBatch, PairSampler
+from lcmem.train.selection import SELECT_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +54,18 @@ class StageConfig:
     copy_p: float = 0.0
     positives: str = "draws"
     latent_flip_p: float = 0.0
+    select: str = "loss"
     seed: int = 0
 
 
 @dataclass
 class StageResult:
-    """What a stage produced: the best network's weights and the loss history."""
+    """What a stage produced: the best network's weights, its epoch's val figures and the history."""
 
     best_state: dict[str, torch.Tensor]
     best_val_loss: float
     best_epoch: int
+    best_val_score: float | None = None
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -105,8 +111,17 @@ def run_stage(
     inputs: InputFn,
     config: StageConfig,
     run_dir: str | Path,
+    selector: Callable[[SiameseNetwork], dict[str, float]] | None = None,
 ) -> StageResult:
-    """Train ``model.network`` for one stage (resuming from ``run_dir`` if it holds a checkpoint)."""
+    """Train ``model.network`` for one stage (resuming from ``run_dir`` if it holds a checkpoint).
+
+    ``selector`` scores the network after each epoch (``val_score``, higher is better); it is required when
+    ``config.select`` is ``"detection"`` and chooses the best epoch then.
+    """
+    if config.select not in SELECT_MODES:
+        raise LCMemError(f"unknown select mode {config.select!r}; use one of {', '.join(SELECT_MODES)}")
+    if config.select == "detection" and selector is None:
+        raise LCMemError("select='detection' needs a val detection selector (lcmem.train.selection)")
     network = model.network
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
@@ -131,12 +146,15 @@ def run_stage(
             break
         train_loss = _train_epoch(network, optimizer, train, inputs, config, rng, epoch)
         val_loss, val_accuracy = _validate(network, val_batches, inputs, config)
+        detection = selector(network) if selector is not None else {}
         epoch += 1
-        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_accuracy})
-        logger.info("stage %d epoch %d: train %.4f val %.4f acc %.3f", config.stage, epoch, train_loss, val_loss,
-                    val_accuracy)  # fmt: skip
-        if val_loss < best_val:
-            best_val, best_epoch = val_loss, epoch
+        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_accuracy,
+                        **detection})  # fmt: skip
+        logger.info("stage %d epoch %d: train %.4f val %.4f acc %.3f%s", config.stage, epoch, train_loss, val_loss,
+                    val_accuracy, f" score {detection['val_score']:.4f}" if detection else "")  # fmt: skip
+        criterion = -detection["val_score"] if config.select == "detection" else val_loss
+        if criterion < best_val:
+            best_val, best_epoch = criterion, epoch
             best_state = copy.deepcopy(network.state_dict())
         save_checkpoint(run_dir, {
             "model": network.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
@@ -145,7 +163,9 @@ def run_stage(
             "config": asdict(config),
         })  # fmt: skip
     network.load_state_dict(best_state)
-    return StageResult(best_state, best_val, best_epoch, history, time.perf_counter() - started)
+    best = history[best_epoch - 1] if best_epoch > 0 else {}
+    return StageResult(best_state, float(best.get("val_loss", float("inf"))), best_epoch, best.get("val_score"),
+                       history, time.perf_counter() - started)  # fmt: skip
 
 
 def _train_epoch(network, optimizer, sampler: PairSampler, inputs: InputFn, config: StageConfig,

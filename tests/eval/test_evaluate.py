@@ -33,6 +33,14 @@ def test_reid_pairs_are_balanced_intra_dataset_and_seeded(tmp_path: Path) -> Non
     assert len(chosen) == 8 and len({records[i].identity for i in chosen}) == 8
 
 
+def test_a_dataset_with_one_identity_gives_no_reid_pairs(tmp_path: Path) -> None:
+    a = make_labelled_dataset(tmp_path / "a", identities=6, per_identity=3, domain="x")
+    b = make_labelled_dataset(tmp_path / "b", identities=6, per_identity=3, domain="y")
+    records = [r for r in load_labelled([a, b]).records if r.dataset == "a" or r.identity == "b:person0"]
+    pairs = reid_pairs(records)
+    assert pairs and {p.dataset for p in pairs} == {"a"}
+
+
 def test_baselines_score_identical_images_highest() -> None:
     x = torch.rand(4, 3, 64, 64)
     y = torch.rand(4, 3, 64, 64)

@@ -90,3 +90,18 @@ def test_paper_recipe_builds_at_tiny_scale(dataset: Path, tmp_path: Path) -> Non
     config = train_stage1([dataset], sd_like, tmp_path / "paper", reduced, threads=1)
     assert config.backbone == "tiny"
     assert np.isfinite(config.metrics["stage1_val_loss"])
+
+
+def test_cli_trains_a_stage_selecting_by_detection(dataset: Path, vae_dir: Path, tmp_path: Path) -> None:
+    from lcmem.cli.main import main
+
+    args = ["train", "stage1", "--data", str(dataset), "--vae", str(vae_dir), "--out", str(tmp_path / "run"),
+            "--max-epochs", "2", "--steps-per-epoch", "1", "--threads", "1", "--select", "detection"]  # fmt: skip
+    assert main(args) == 0
+    record = json.loads((tmp_path / "run" / "bundle" / "lcmem.json").read_text())
+    stage1 = record["training"]["stage1"]
+    assert stage1["config"]["select"] == "detection"
+    scores = [h["val_score"] for h in stage1["history"]]
+    assert len(scores) == 2 and stage1["best_val_score"] == max(scores)
+    assert record["metrics"]["stage1_val_score"] == max(scores)
+    assert stage1["best_epoch"] == 1 + scores.index(max(scores))
