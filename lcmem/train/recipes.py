@@ -3,7 +3,8 @@
 ``cpu`` trains on pairs of *different* images of an identity (``positives="distinct"``), not the official
 independent draws, most of which are an image and itself on data where most identities have one image;
 stage 2 mixes those identity pairs (mildly augmented) half and half with strongly augmented copies, and keeps
-the epoch with the best val detection score (:mod:`lcmem.train.selection`), not the lowest val loss.
+the epoch with the best val detection score (:mod:`lcmem.train.selection`), not the lowest val loss; it ends
+with 12 epochs from the best network at a tenth of the learning rate.
 
 ``paper`` is for machines with a GPU: ConvNeXt-Tiny with a stride-4 stem on 512×512 images through a Stable
 Diffusion VAE (give its folder or hub id with ``--vae``), stage 1 at batch 512 and lr 5e-4 with patience 25,
@@ -35,7 +36,7 @@ RECIPES = {
                            max_minutes=40.0, positives="distinct", latent_flip_p=0.5),
         stage2=StageConfig(stage=2, batch_size=48, lr=2e-4, max_epochs=100, steps_per_epoch=30, patience=15,
                            max_minutes=70.0, augment="strong", identity_augment="mild", copy_p=0.5,
-                           positives="distinct", val_batches=6, select="detection"),
+                           positives="distinct", val_batches=6, select="detection", anneal_epochs=12),
     ),
     "paper": Recipe(
         backbone="tiny", image_size=512, stem_stride=4,

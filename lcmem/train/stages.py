@@ -6,8 +6,9 @@ image space: the frozen VAE runs on the fly and the second image of each pair is
 ``augment`` and identity pairs with ``identity_augment``. Each epoch ends with a validation loss on fixed,
 seeded batches of the val split. The best network is kept: the one with the lowest val loss, or with
 ``select="detection"`` the highest val detection score (:mod:`lcmem.train.selection`). Training stops after
-``patience`` epochs without improvement or when ``max_minutes`` is spent. A checkpoint after every epoch
-lets an interrupted run resume.
+``patience`` epochs without improvement or when ``max_minutes`` is spent. With ``anneal_epochs`` it then
+restarts from the best network with a fresh Adam at ``lr × anneal_lr_factor`` for that many epochs, which
+compete with the earlier ones for best. A checkpoint after every epoch lets an interrupted run resume.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class StageConfig:
     positives: str = "draws"
     latent_flip_p: float = 0.0
     select: str = "loss"
+    anneal_epochs: int = 0
+    anneal_lr_factor: float = 0.1
     seed: int = 0
 
 
@@ -140,16 +143,25 @@ def run_stage(
         best_state, history, spent = state["best_state"], list(state["history"]), float(state["seconds"])
         logger.info("resuming stage %d at epoch %d (best val %.4f)", config.stage, epoch, best_val)
     started = time.perf_counter() - spent
-    while epoch < config.max_epochs and epoch - best_epoch <= config.patience:
-        if (time.perf_counter() - started) / 60 > config.max_minutes:
-            logger.info("stage %d: time budget of %.0f min reached", config.stage, config.max_minutes)
+    annealing = bool(state.get("annealing", False)) if state else False
+    anneal_start = int(state.get("anneal_start", 0)) if state else 0
+    while True:
+        if not annealing and _main_phase_over(config, epoch, best_epoch, (time.perf_counter() - started) / 60):
+            if config.anneal_epochs <= 0 or best_epoch < 1:
+                break
+            annealing, anneal_start = True, epoch
+            network.load_state_dict(best_state)
+            optimizer = torch.optim.Adam(network.parameters(), lr=config.lr * config.anneal_lr_factor)
+            logger.info("stage %d: annealing from epoch %d at lr %.2g for %d epochs", config.stage, best_epoch,
+                        config.lr * config.anneal_lr_factor, config.anneal_epochs)  # fmt: skip
+        if annealing and epoch - anneal_start >= config.anneal_epochs:
             break
         train_loss = _train_epoch(network, optimizer, train, inputs, config, rng, epoch)
         val_loss, val_accuracy = _validate(network, val_batches, inputs, config)
         detection = selector(network) if selector is not None else {}
         epoch += 1
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_accuracy,
-                        **detection})  # fmt: skip
+                        "lr": optimizer.param_groups[0]["lr"], **detection})  # fmt: skip
         logger.info("stage %d epoch %d: train %.4f val %.4f acc %.3f%s", config.stage, epoch, train_loss, val_loss,
                     val_accuracy, f" score {detection['val_score']:.4f}" if detection else "")  # fmt: skip
         criterion = -detection["val_score"] if config.select == "detection" else val_loss
@@ -160,12 +172,19 @@ def run_stage(
             "model": network.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(), "epoch": epoch, "best_val": best_val, "best_epoch": best_epoch,
             "best_state": best_state, "history": history, "seconds": time.perf_counter() - started,
-            "config": asdict(config),
+            "config": asdict(config), "annealing": annealing, "anneal_start": anneal_start,
         })  # fmt: skip
     network.load_state_dict(best_state)
     best = history[best_epoch - 1] if best_epoch > 0 else {}
     return StageResult(best_state, float(best.get("val_loss", float("inf"))), best_epoch, best.get("val_score"),
                        history, time.perf_counter() - started)  # fmt: skip
+
+
+def _main_phase_over(config: StageConfig, epoch: int, best_epoch: int, minutes: float) -> bool:
+    if minutes > config.max_minutes:
+        logger.info("stage %d: time budget of %.0f min reached", config.stage, config.max_minutes)
+        return True
+    return epoch >= config.max_epochs or epoch - best_epoch > config.patience
 
 
 def _train_epoch(network, optimizer, sampler: PairSampler, inputs: InputFn, config: StageConfig,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +130,33 @@ def test_detection_selection_needs_a_selector_and_a_known_mode(val_data, tmp_pat
         run_stage(model, *samplers, inputs, StageConfig(select="detection"), tmp_path)
     with pytest.raises(LCMemError, match="unknown select mode"):
         run_stage(model, *samplers, inputs, StageConfig(select="auc"), tmp_path)
+
+
+def test_annealing_restarts_from_the_best_epoch_at_a_lower_rate(val_data, tmp_path: Path) -> None:
+    from lcmem.model.untrained import build_untrained_model
+
+    data, root = val_data
+    model = build_untrained_model("annealed", seed=3)
+    samplers, inputs = _stage_parts(data, root, model)
+    config = StageConfig(batch_size=4, steps_per_epoch=1, max_epochs=3, val_batches=1, patience=10, lr=1e-3,
+                         select="detection", anneal_epochs=2, anneal_lr_factor=0.0)  # fmt: skip
+    selector = ScriptedSelector([0.5, 0.9, 0.7, 0.6, 0.95])
+    result = run_stage(model, *samplers, inputs, config, tmp_path, selector)
+    assert [h["lr"] for h in result.history] == [1e-3, 1e-3, 1e-3, 0.0, 0.0]
+    assert result.best_epoch == 5
+    for key, value in selector.states[3].items():
+        assert torch.equal(value, selector.states[1][key]), key
+    assert not torch.equal(selector.states[2]["fc_end.weight"], selector.states[1]["fc_end.weight"])
+
+
+def test_an_interrupted_annealing_resumes_where_it_stopped(val_data, tmp_path: Path) -> None:
+    from lcmem.model.untrained import build_untrained_model
+
+    data, root = val_data
+    samplers, inputs = _stage_parts(data, root, build_untrained_model("resumed", seed=3))
+    config = StageConfig(batch_size=4, steps_per_epoch=1, max_epochs=2, val_batches=1, lr=1e-3, anneal_epochs=1)
+    run_stage(build_untrained_model("resumed", seed=3), *samplers, inputs, config, tmp_path)
+    longer = replace(config, anneal_epochs=3)
+    result = run_stage(build_untrained_model("resumed", seed=3), *samplers, inputs, longer, tmp_path)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
+    assert [h["lr"] for h in result.history] == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4, 1e-4])
