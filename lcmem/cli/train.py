@@ -37,6 +37,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         stage.add_argument("--max-minutes", type=float, default=None, help="time budget of the stage")
         stage.add_argument("--steps-per-epoch", type=int, default=None)
         stage.add_argument("--max-epochs", type=int, default=None)
+        stage.add_argument("--patience", type=int, default=None, help="epochs without improvement before stopping")
+        stage.add_argument(
+            "--anneal-epochs",
+            type=int,
+            default=None,
+            help="then this many epochs from the best network at a tenth of the learning rate",
+        )
         stage.add_argument("--select", choices=SELECT_MODES, default=None,
                            help="keep the epoch with the lowest val loss or the best val detection score "
                                 "(default: the recipe's)")  # fmt: skip
@@ -51,7 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _recipe(args: argparse.Namespace):
     overrides = {k: v for k, v in (("max_minutes", args.max_minutes), ("steps_per_epoch", args.steps_per_epoch),
                                    ("max_epochs", args.max_epochs), ("seed", args.seed),
-                                   ("select", args.select)) if v is not None}  # fmt: skip
+                                   ("select", args.select), ("patience", args.patience),
+                                   ("anneal_epochs", args.anneal_epochs)) if v is not None}  # fmt: skip
     return scaled(RECIPES[args.recipe], **overrides)
 
 

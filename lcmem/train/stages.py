@@ -141,7 +141,7 @@ def run_stage(
         torch.set_rng_state(state["torch_rng"])
         epoch, best_val, best_epoch = int(state["epoch"]), float(state["best_val"]), int(state["best_epoch"])
         best_state, history, spent = state["best_state"], list(state["history"]), float(state["seconds"])
-        logger.info("resuming stage %d at epoch %d (best val %.4f)", config.stage, epoch, best_val)
+        logger.info("resuming stage %d at epoch %d (best epoch %d)", config.stage, epoch, best_epoch)
     started = time.perf_counter() - spent
     annealing = bool(state.get("annealing", False)) if state else False
     anneal_start = int(state.get("anneal_start", 0)) if state else 0

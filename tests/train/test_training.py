@@ -96,12 +96,32 @@ def test_cli_trains_a_stage_selecting_by_detection(dataset: Path, vae_dir: Path,
     from lcmem.cli.main import main
 
     args = ["train", "stage1", "--data", str(dataset), "--vae", str(vae_dir), "--out", str(tmp_path / "run"),
-            "--max-epochs", "2", "--steps-per-epoch", "1", "--threads", "1", "--select", "detection"]  # fmt: skip
+            "--max-epochs", "2", "--steps-per-epoch", "1", "--threads", "1", "--select", "detection",
+            "--patience", "3", "--anneal-epochs", "1"]  # fmt: skip
     assert main(args) == 0
     record = json.loads((tmp_path / "run" / "bundle" / "lcmem.json").read_text())
     stage1 = record["training"]["stage1"]
-    assert stage1["config"]["select"] == "detection"
+    config = stage1["config"]
+    assert (config["select"], config["patience"], config["anneal_epochs"]) == ("detection", 3, 1)
+    lr = config["lr"]
+    assert [h["lr"] for h in stage1["history"]] == pytest.approx([lr, lr, lr / 10])
     scores = [h["val_score"] for h in stage1["history"]]
-    assert len(scores) == 2 and stage1["best_val_score"] == max(scores)
+    assert stage1["best_val_score"] == max(scores)
     assert record["metrics"]["stage1_val_score"] == max(scores)
     assert stage1["best_epoch"] == 1 + scores.index(max(scores))
+
+
+def test_the_cpu_recipe_is_the_one_the_bundled_model_records() -> None:
+    """The model card's reproduce commands use the recipe's defaults: they must be the bundled model's settings."""
+    from dataclasses import asdict, fields
+
+    from lcmem.model.bundle import read_bundle_config
+    from lcmem.train.stages import StageConfig
+    from tests.conftest import REPO
+
+    training = read_bundle_config(REPO / "resources" / "models" / "lcmem-small").training
+    defaults = {f.name: f.default for f in fields(StageConfig)}
+    for name in ("stage1", "stage2"):
+        recorded, recipe = training[name]["config"], asdict(getattr(RECIPES["cpu"], name))
+        for key, value in recipe.items():
+            assert value == recorded.get(key, defaults[key]), (name, key)
