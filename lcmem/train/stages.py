@@ -135,6 +135,10 @@ def run_stage(
     history: list[dict[str, float]] = []
     state = load_checkpoint(run_dir)
     if state is not None:
+        chosen_by = state.get("config", {}).get("select", "loss")
+        if chosen_by != config.select:
+            raise LCMemError(f"{run_dir}: this run chooses its best epoch by {chosen_by}, not {config.select}; "
+                             f"resume it with --select {chosen_by}, or give a new --out folder")  # fmt: skip
         network.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         rng.bit_generator.state = state["rng"]

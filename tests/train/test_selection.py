@@ -160,3 +160,16 @@ def test_an_interrupted_annealing_resumes_where_it_stopped(val_data, tmp_path: P
     result = run_stage(build_untrained_model("resumed", seed=3), *samplers, inputs, longer, tmp_path)
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
     assert [h["lr"] for h in result.history] == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4, 1e-4])
+
+
+def test_a_run_cannot_resume_with_another_selection_rule(val_data, tmp_path: Path) -> None:
+    from lcmem.model.untrained import build_untrained_model
+
+    data, root = val_data
+    samplers, inputs = _stage_parts(data, root, build_untrained_model("switched", seed=3))
+    config = StageConfig(batch_size=4, steps_per_epoch=1, max_epochs=1, val_batches=1)
+    run_stage(build_untrained_model("switched", seed=3), *samplers, inputs, config, tmp_path)
+    detection = replace(config, max_epochs=2, select="detection")
+    with pytest.raises(LCMemError, match="--select loss"):
+        run_stage(build_untrained_model("switched", seed=3), *samplers, inputs, detection, tmp_path,
+                  ScriptedSelector([0.5, 0.6]))  # fmt: skip
