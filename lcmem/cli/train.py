@@ -38,12 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         stage.add_argument("--steps-per-epoch", type=int, default=None)
         stage.add_argument("--max-epochs", type=int, default=None)
         stage.add_argument("--patience", type=int, default=None, help="epochs without improvement before stopping")
-        stage.add_argument(
-            "--anneal-epochs",
-            type=int,
-            default=None,
-            help="then this many epochs from the best network at a tenth of the learning rate",
-        )
+        stage.add_argument("--anneal-epochs", type=int, default=None,
+                           help="then this many epochs from the best network at lr / 10")  # fmt: skip
         stage.add_argument("--select", choices=SELECT_MODES, default=None,
                            help="keep the epoch with the lowest val loss or the best val detection score "
                                 "(default: the recipe's)")  # fmt: skip

@@ -73,7 +73,8 @@ def _reid_metrics(scores: np.ndarray, labels: np.ndarray, n_boot: int) -> dict[s
     }  # fmt: skip
 
 
-def _load_original(record: Record, size: int) -> torch.Tensor | None:
+def load_original(record: Record, size: int) -> torch.Tensor | None:
+    """The record's image at ``size`` for copy transforms, or ``None`` (logged) when it cannot be read."""
     try:
         return to_model_input(load_image(record.path), size)
     except ImageReadError as exc:
@@ -88,7 +89,7 @@ def _copy_recall(detectors: list[Detector], records: list[Record], indices: list
     down = settings.work_size
     for start in tqdm(range(0, len(indices), settings.batch_size), desc="copy detection", unit="batch"):
         originals = [
-            _load_original(records[i], settings.transform_size) for i in indices[start : start + settings.batch_size]
+            load_original(records[i], settings.transform_size) for i in indices[start : start + settings.batch_size]
         ]
         originals = [o for o in originals if o is not None]
         if not originals:

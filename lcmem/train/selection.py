@@ -23,12 +23,11 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from lcmem.errors import ImageReadError, LCMemError
+from lcmem.errors import LCMemError
 from lcmem.eval.metrics import roc_auc, threshold_at_fpr
 from lcmem.eval.pairs import copy_images, reid_pairs
+from lcmem.eval.runner import load_original
 from lcmem.eval.transforms import STRENGTHS, apply_transform
-from lcmem.io import load_image
-from lcmem.model.preprocess import to_model_input
 from lcmem.model.siamese import LCMemModel, SiameseNetwork
 from lcmem.train.data import Record
 
@@ -94,12 +93,8 @@ class DetectionSelector:
     @staticmethod
     def _copy_latents(model: LCMemModel, records: list[Record], settings: SelectionSettings) -> dict[str, Tensor]:
         """Latents of the originals (key ``"original"``) and of each ``transform:strength`` copy."""
-        originals = []
-        for index in copy_images(records, settings.copy_per_dataset, settings.seed):
-            try:
-                originals.append(to_model_input(load_image(records[index].path), settings.transform_size))
-            except ImageReadError as exc:
-                logger.warning("detection selection skips an unreadable val image: %s", exc.reason)
+        chosen = copy_images(records, settings.copy_per_dataset, settings.seed)
+        originals = [o for o in (load_original(records[i], settings.transform_size) for i in chosen) if o is not None]
         if not originals:
             return {}
         size = model.config.image_size
