@@ -27,7 +27,7 @@ from lcmem.model.default import default_bundle_path
 from tests.conftest import REPO
 
 SHIPPED = REPO / "resources" / "models" / "lcmem-small"
-SHIPPED_CHECKSUM = "496cd62d30f694714a05104ff4d81cfcbf59759e8a83b00747ce61927ca18885"
+SHIPPED_CHECKSUM = "5b2d32ec5c6826c22454ea04c9099974869c3affa29be712bfd7a74445862bce"
 
 
 def test_versions_come_from_package_metadata() -> None:
