@@ -27,7 +27,7 @@ from lcmem.model.default import default_bundle_path
 from tests.conftest import REPO
 
 SHIPPED = REPO / "resources" / "models" / "lcmem-small"
-SHIPPED_CHECKSUM = "5b2d32ec5c6826c22454ea04c9099974869c3affa29be712bfd7a74445862bce"
+SHIPPED_CHECKSUM = "f24c84e0901c0924450e8f0daf2661cb6ed56a5200534ec547638e6b30f36ee8"
 
 
 def test_versions_come_from_package_metadata() -> None:

@@ -5,7 +5,7 @@ independent draws, most of which are an image and itself on data where most iden
 stage 2 mixes those identity pairs (mildly augmented) half and half with strongly augmented copies. Both stages
 keep the epoch with the best val detection score (``select="detection"``: val re-ID AUC per dataset and copy
 recall, see ``lcmem.train.selection``), not the lowest val loss: stage 1's val loss rises after epoch 9 while its
-re-ID AUCs keep rising to about epoch 25.
+re-ID AUCs keep rising to about epoch 25. Stage 2 then anneals: 12 more epochs from its best network at lr / 10.
 
 ``paper`` is for machines with a GPU: ConvNeXt-Tiny with a stride-4 stem on 512×512 images through a Stable
 Diffusion VAE (give its folder or hub id with ``--vae``), stage 1 at batch 512 and lr 5e-4 with patience 25,
@@ -37,7 +37,7 @@ RECIPES = {
                            max_minutes=50.0, positives="distinct", latent_flip_p=0.5, select="detection"),
         stage2=StageConfig(stage=2, batch_size=48, lr=2e-4, max_epochs=100, steps_per_epoch=30, patience=30,
                            max_minutes=68.0, augment="strong", identity_augment="mild", copy_p=0.5,
-                           positives="distinct", val_batches=6, select="detection"),
+                           positives="distinct", val_batches=6, select="detection", anneal_epochs=12),
     ),
     "paper": Recipe(
         backbone="tiny", image_size=512, stem_stride=4,
