@@ -24,6 +24,7 @@ from lcmem.errors import ImageReadError, ImageTooLargeError, UnsupportedImageErr
 from lcmem.io.dicom_codecs import decoder_for
 from lcmem.io.dicom_frames import frame_dataset
 from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, monochrome_to_unit
+from lcmem.io.dicom_quiet import values_unechoed
 from lcmem.io.reasons import describe_exception, describe_os_error
 from lcmem.io.types import DEFAULT_MAX_PIXELS, ImageMeta, LoadedImage
 
@@ -160,13 +161,14 @@ def iter_dicom_frames(
 
 @contextmanager
 def _translate_errors(path: str | Path) -> Iterator[None]:
-    """Let ImageReadError through; wrap anything else a reader or decoder raises.
+    """Let ImageReadError through; wrap anything else a reader or decoder raises; never echo element values.
 
     Decoders written in Rust (pylibjpeg-rle) raise ``pyo3_runtime.PanicException``, which derives from
     ``BaseException``; it is wrapped too. Only the interpreter's control-flow exceptions pass.
     """
     try:
-        yield
+        with values_unechoed():
+            yield
     except (ImageReadError, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except MemoryError as exc:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydicom import Dataset
+
 from lcmem.errors import ImageReadError
 from lcmem.io.dicom import read_dataset
+from lcmem.io.dicom_quiet import values_unechoed
 from lcmem.io.formats import has_dicom_extension, is_dicom_file
+
+logger = logging.getLogger(__name__)
+
+IDENTIFIER_KEYWORDS = ("Modality", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", "PatientID")
 
 
 @dataclass(frozen=True)
@@ -22,22 +30,24 @@ class DicomIdentifiers:
 
 
 def read_dicom_identifiers(path: str | Path) -> DicomIdentifiers | None:
-    """Return the identifiers of a DICOM file, or ``None`` for other files and unreadable headers."""
+    """Return the identifiers of a DICOM file, or ``None`` for other files and unreadable headers.
+
+    An identifier whose element is corrupt (an unknown VR, a value that does not convert) is ``None``.
+    """
     if not (has_dicom_extension(path) or is_dicom_file(path)):
         return None
+    with values_unechoed():
+        try:
+            ds = read_dataset(path, header_only=True)
+        except ImageReadError:
+            return None
+        return DicomIdentifiers(*(_text(ds, keyword) for keyword in IDENTIFIER_KEYWORDS))
+
+
+def _text(ds: Dataset, keyword: str) -> str | None:
     try:
-        ds = read_dataset(path, header_only=True)
-    except ImageReadError:
-        return None
-
-    def text(keyword: str) -> str | None:
         value = ds.get(keyword)
-        return str(value).strip() or None if value is not None else None
-
-    return DicomIdentifiers(
-        text("Modality"),
-        text("SOPInstanceUID"),
-        text("SeriesInstanceUID"),
-        text("StudyInstanceUID"),
-        text("PatientID"),
-    )
+    except Exception:  # a corrupt element: pydicom raises what its converters raise
+        logger.debug("DICOM element %s is corrupt; its identifier is left empty", keyword)
+        return None
+    return str(value).strip() or None if value is not None else None

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydicom.uid import generate_uid
 
 from lcmem.cli.main import main
 from lcmem.errors import ImageReadError
@@ -100,8 +101,57 @@ def patient_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The bytes of a valid DICOM file holding the corpus's identifiers (and an invalid birth date)."""
     path = tmp_path_factory.mktemp("dicom") / "patient.dcm"
     ds = patient_dataset(ct_pixels(3))
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):  # fixed, so the fuzzing repeats
+        setattr(ds, keyword, generate_uid(entropy_srcs=[keyword]))
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     save_dataset(ds, path)
     return path.read_bytes()
+
+
+def _messages_of_every_reader(path: Path, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What reading ``path`` every way says: error messages, warnings and logs at DEBUG."""
+    messages: list[str] = []
+    caplog.clear()
+    caplog.set_level(logging.DEBUG)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for read in (lambda: list(iter_frames(path)), lambda: count_frames(path), lambda: read_dicom_identifiers(path)):
+            try:
+                read()
+            except ImageReadError as exc:
+                messages.append(str(exc))
+    return messages + [str(w.message) for w in caught] + [caplog.text]
+
+
+def _sop_instance_uid_at(data: bytes) -> int:
+    """Offset of the explicit-VR SOP Instance UID element (tag, VR, 2-byte length) in the dataset."""
+    return data.index(b"\x08\x00\x18\x00UI", 132 + 12)
+
+
+def test_an_element_that_runs_over_the_patient_data_is_not_echoed(
+    patient_file: bytes, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A corrupt length makes the SOP Instance UID swallow the names after it; pydicom's warning would quote it."""
+    data = bytearray(patient_file)
+    at = _sop_instance_uid_at(data)
+    data[at + 6 : at + 8] = (data.index(b"Dubbo") - at).to_bytes(2, "little")
+    path = tmp_path / "overrun.dcm"
+    path.write_bytes(bytes(data))
+    assert [m for m in _messages_of_every_reader(path, caplog) if leaks(m)] == []
+    assert leaks(str(read_dicom_identifiers(path))) != []  # the over-long value was read: it held patient data
+
+
+def test_an_unknown_value_representation_leaves_that_identifier_empty(
+    patient_file: bytes, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = bytearray(patient_file)
+    data[_sop_instance_uid_at(data) + 4] = ord("A")  # VR "AI": pydicom cannot convert the value
+    path = tmp_path / "unknown_vr.dcm"
+    path.write_bytes(bytes(data))
+    identifiers = read_dicom_identifiers(path)
+    assert identifiers is not None and identifiers.sop_instance_uid is None
+    assert identifiers.patient_id == PATIENT_ID and identifiers.modality == "OT"
+    assert [m for m in _messages_of_every_reader(path, caplog) if leaks(m)] == []
 
 
 @settings(
@@ -128,15 +178,4 @@ def test_corrupt_dicom_messages_hold_no_patient_data(
         data = data[: int(cut * len(data))]
     path = tmp_path / "fuzzed.dcm"
     path.write_bytes(bytes(data))
-    messages: list[str] = []
-    caplog.clear()
-    caplog.set_level(logging.DEBUG)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for read in (lambda: list(iter_frames(path)), lambda: count_frames(path), lambda: read_dicom_identifiers(path)):
-            try:
-                read()
-            except ImageReadError as exc:
-                messages.append(str(exc))
-    messages += [str(w.message) for w in caught] + [caplog.text]
-    assert [m for m in messages if leaks(m)] == []
+    assert [m for m in _messages_of_every_reader(path, caplog) if leaks(m)] == []
