@@ -1,5 +1,6 @@
 """The compare view: real image left, synthetic right, linked zoom/pan and window/level, flicker, difference,
-the metadata of both with differences highlighted, and the synthetic image's top-k real candidates.
+a magnifier loupe at the same place on both images, the metadata of both with differences highlighted, and the
+synthetic image's top-k real candidates.
 
 The view renders a pair it is given and reports what the user picks; the review screen owns the queue.
 Windows (W/L) persist from pair to pair, so a reviewer who chose the lung preset keeps it.
@@ -73,6 +74,7 @@ class CompareView(QWidget):
         self.linked = True
         self.flicker = False
         self.difference = False
+        self.loupe = False
         self.windows: dict[str, tuple[float, float] | None] = {REAL: None, SYNTHETIC: None}
         self.preset_names: dict[str, str | None] = {REAL: None, SYNTHETIC: None}
         self.shown: dict[str, ShownImage | None] = {REAL: None, SYNTHETIC: None}
@@ -101,6 +103,7 @@ class CompareView(QWidget):
             canvas.viewChanged.connect(lambda s=slot: self._view_changed(s))
             canvas.windowDragged.connect(lambda dx, dy, s=slot: self.drag_window(s, dx, dy))
             canvas.fitRequested.connect(self.fit)
+            canvas.pointerMoved.connect(lambda fx, fy, s=slot: self._pointer_moved(s, fx, fy))
             panes.addWidget(canvas)
         self.strip.setViewMode(QListView.ViewMode.IconMode)
         self.strip.setFlow(QListView.Flow.LeftToRight)
@@ -282,7 +285,7 @@ class CompareView(QWidget):
             return
         self.set_window(drag_window(base, dx, dy), "custom", slot)
 
-    # ----- zoom, pan, link, flicker, difference ----------------------------------------------------------
+    # ----- zoom, pan, link, flicker, difference, loupe ----------------------------------------------------
 
     def _view_changed(self, slot: str) -> None:
         if not self.linked or self._syncing:
@@ -314,6 +317,21 @@ class CompareView(QWidget):
         if on != self.flicker:
             self.flicker = on
             self._render(SYNTHETIC, fit=False)
+
+    def toggle_loupe(self) -> None:
+        """Show or hide the magnifier loupe under the mouse (on both panes while they are linked)."""
+        self.loupe = not self.loupe
+        for canvas in self.canvases.values():
+            canvas.set_loupe(self.loupe)
+        self.message.emit("Loupe on: move the mouse over an image" if self.loupe else "Loupe off")
+
+    def _pointer_moved(self, slot: str, fx: float, fy: float) -> None:
+        at = (fx, fy) if fx >= 0 and fy >= 0 else None
+        for other in SLOTS:
+            if other == slot or self.linked:
+                self.canvases[other].show_loupe(at)
+            else:
+                self.canvases[other].show_loupe(None)
 
     def toggle_difference(self) -> None:
         """Show or hide the difference overlay in the synthetic pane."""

@@ -1,8 +1,9 @@
-"""One image pane of the compare view: zoom, pan, right-drag window/level, and captions drawn on top.
+"""One image pane of the compare view: zoom, pan, right-drag window/level, a loupe, and captions drawn on top.
 
 The pane knows nothing of its partner: it reports view changes and window drags as signals, and the compare
 view links the two panes by copying :class:`ViewState` (zoom relative to "fit" and the centre in image
-fractions, so images of different sizes stay aligned).
+fractions, so images of different sizes stay aligned). The loupe is a circle magnifying the image around a
+point, also given in image fractions, so the compare view can show it at the same place on both images.
 """
 
 from __future__ import annotations
@@ -10,8 +11,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPixmap, QResizeEvent, QTransform, QWheelEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QTransform,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 logger = logging.getLogger(__name__)
@@ -19,6 +32,8 @@ logger = logging.getLogger(__name__)
 ZOOM_STEP = 1.2
 MIN_ZOOM, MAX_ZOOM = 0.1, 40.0
 BACKGROUND = QColor(24, 24, 26)
+LOUPE_RADIUS = 90
+LOUPE_MAGNIFICATION = 4.0
 
 
 @dataclass(frozen=True)
@@ -37,11 +52,14 @@ class ImageCanvas(QGraphicsView):
         viewChanged(): the user zoomed or panned.
         windowDragged(dx, dy): a right-drag moved by ``(dx, dy)`` pixels since the last report.
         fitRequested(): a double click asks to fit the images.
+        pointerMoved(fx, fy): with the loupe on, the mouse is over image fraction ``(fx, fy)``; ``(-1, -1)``
+            when it left the image or the pane.
     """
 
     viewChanged = Signal()
     windowDragged = Signal(float, float)
     fitRequested = Signal()
+    pointerMoved = Signal(float, float)
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +76,8 @@ class ImageCanvas(QGraphicsView):
         self._has_image = False
         self._drag_from: QPoint | None = None
         self._quiet = False
+        self._loupe_on = False
+        self.loupe_at: tuple[float, float] | None = None
         self.setBackgroundBrush(BACKGROUND)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -157,8 +177,39 @@ class ImageCanvas(QGraphicsView):
             return
         super().mousePressEvent(event)
 
+    def set_loupe(self, on: bool) -> None:
+        """Turn the loupe on (the pane then reports the pointer) or off."""
+        self._loupe_on = on
+        self.setMouseTracking(on)
+        self.viewport().setMouseTracking(on)
+        if not on:
+            self.show_loupe(None)
+
+    def show_loupe(self, at: tuple[float, float] | None) -> None:
+        """Draw the loupe around image fraction ``at`` (``None`` hides it)."""
+        self.loupe_at = at if self._loupe_on and self._has_image else None
+        self.viewport().update()
+
+    def image_fraction(self, position: QPointF) -> tuple[float, float] | None:
+        """The image fraction under viewport ``position``, or ``None`` outside the image."""
+        rect = self.sceneRect()
+        if not self._has_image or rect.width() <= 0 or rect.height() <= 0:
+            return None
+        point = self.mapToScene(position.toPoint())
+        fx, fy = point.x() / rect.width(), point.y() / rect.height()
+        return (fx, fy) if 0 <= fx <= 1 and 0 <= fy <= 1 else None
+
+    def leaveEvent(self, event: QEvent) -> None:
+        """Hide the loupe (here and, through the compare view, on the partner pane)."""
+        if self._loupe_on:
+            self.pointerMoved.emit(-1.0, -1.0)
+        super().leaveEvent(event)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        """Report window/level drags; pan otherwise."""
+        """Report window/level drags and, with the loupe on, the pointer; pan otherwise."""
+        if self._loupe_on:
+            at = self.image_fraction(event.position())
+            self.pointerMoved.emit(*(at if at is not None else (-1.0, -1.0)))
         if self._drag_from is not None:
             now = event.position().toPoint()
             delta = now - self._drag_from
@@ -192,10 +243,34 @@ class ImageCanvas(QGraphicsView):
         if not self._quiet:
             self.viewChanged.emit()
 
+    def _draw_loupe(self, painter: QPainter) -> None:
+        """A circle showing the image around ``loupe_at`` at LOUPE_MAGNIFICATION × the pane's scale."""
+        if self.loupe_at is None or not self._has_image:
+            return
+        pixmap = self._item.pixmap()
+        rect = self.sceneRect()
+        at = QPointF(self.loupe_at[0] * rect.width(), self.loupe_at[1] * rect.height())
+        centre = QPointF(self.mapFromScene(at))
+        scale = self._fit_scale() * self._zoom * LOUPE_MAGNIFICATION
+        half = LOUPE_RADIUS / scale
+        source = QRectF(at.x() - half, at.y() - half, 2 * half, 2 * half)
+        target = QRectF(centre.x() - LOUPE_RADIUS, centre.y() - LOUPE_RADIUS, 2 * LOUPE_RADIUS, 2 * LOUPE_RADIUS)
+        circle = QPainterPath()
+        circle.addEllipse(target)
+        painter.save()
+        painter.setClipPath(circle)
+        painter.fillRect(target, BACKGROUND)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 2)
+        painter.drawPixmap(target, pixmap, source)
+        painter.restore()
+        painter.setPen(QPen(self.accent, 2))
+        painter.drawEllipse(target)
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        """Draw the title, caption, window line and message over the image, in screen coordinates."""
+        """Draw the loupe, title, caption, window line and message over the image, in screen coordinates."""
         painter.save()
         painter.resetTransform()
+        self._draw_loupe(painter)
         font = QFont(self.font())
         font.setPointSizeF(max(8.0, font.pointSizeF()))
         painter.setFont(font)

@@ -30,6 +30,7 @@ class Action(enum.Enum):
     FLICKER = "flicker"
     DIFFERENCE = "difference"
     LINK = "link"
+    LOUPE = "loupe"
     FIT = "fit"
     FILE_WINDOW = "file_window"
     PRESET_1 = "preset_1"
@@ -65,6 +66,7 @@ KEYMAP = (
     Binding(Action.FLICKER, (K.Key_F,), "F (hold)", "Flicker: show the real image in the synthetic pane"),
     Binding(Action.DIFFERENCE, (K.Key_D,), "D", "Difference overlay |synthetic − real| on/off"),
     Binding(Action.LINK, (K.Key_L,), "L", "Link or unlink zoom, pan and window/level"),
+    Binding(Action.LOUPE, (K.Key_M,), "M", "Magnifier loupe on/off: 4× under the mouse, same place on both images"),
     Binding(Action.FIT, (K.Key_Z,), "Z", "Fit both images to their panes"),
     Binding(Action.FILE_WINDOW, (K.Key_0,), "0", "Each file's own window (VOI LUT or Window Center/Width)"),
     Binding(Action.PRESET_1, (K.Key_1,), "1", "Window preset: soft tissue (W 400 L 40)"),

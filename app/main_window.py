@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
             (Action.NEXT, "Next pair"),
             (Action.DIFFERENCE, "Difference overlay"),
             (Action.LINK, "Link / unlink panes"),
+            (Action.LOUPE, "Magnifier loupe"),
             (Action.FILE_WINDOW, "File's own window"),
         ):
             self.project_actions.append(

@@ -53,6 +53,10 @@ STATUS_CHOICES = (
 )
 
 
+TOGGLES = (Action.FLICKER, Action.DIFFERENCE, Action.LINK, Action.LOUPE, Action.HELP)
+"""Actions a held key triggers once, not once per auto-repeat."""
+
+
 class KeysDialog(QDialog):
     """The ``?`` cheat sheet: every key and mouse gesture of the review screen."""
 
@@ -338,6 +342,8 @@ class ReviewView(QWidget):
             self.compare.toggle_difference()
         elif action is Action.LINK:
             self.compare.toggle_link()
+        elif action is Action.LOUPE:
+            self.compare.toggle_loupe()
         elif action is Action.FIT:
             self.compare.fit()
         elif action is Action.FLICKER:
@@ -392,7 +398,7 @@ class ReviewView(QWidget):
                 self.compare.set_flicker(False)
                 return True
             return action is Action.FLICKER
-        if event.isAutoRepeat() and action in (Action.FLICKER, Action.DIFFERENCE, Action.LINK, Action.HELP):
+        if event.isAutoRepeat() and action in TOGGLES:
             return True
         self.trigger(action)
         return True
