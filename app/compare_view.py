@@ -328,10 +328,7 @@ class CompareView(QWidget):
     def _pointer_moved(self, slot: str, fx: float, fy: float) -> None:
         at = (fx, fy) if fx >= 0 and fy >= 0 else None
         for other in SLOTS:
-            if other == slot or self.linked:
-                self.canvases[other].show_loupe(at)
-            else:
-                self.canvases[other].show_loupe(None)
+            self.canvases[other].show_loupe(at if other == slot or self.linked else None)
 
     def toggle_difference(self) -> None:
         """Show or hide the difference overlay in the synthetic pane."""

@@ -251,7 +251,7 @@ class ImageCanvas(QGraphicsView):
         rect = self.sceneRect()
         at = QPointF(self.loupe_at[0] * rect.width(), self.loupe_at[1] * rect.height())
         centre = QPointF(self.mapFromScene(at))
-        scale = self._fit_scale() * self._zoom * LOUPE_MAGNIFICATION
+        scale = self.transform().m11() * LOUPE_MAGNIFICATION
         half = LOUPE_RADIUS / scale
         source = QRectF(at.x() - half, at.y() - half, 2 * half, 2 * half)
         target = QRectF(centre.x() - LOUPE_RADIUS, centre.y() - LOUPE_RADIUS, 2 * LOUPE_RADIUS, 2 * LOUPE_RADIUS)

@@ -283,11 +283,11 @@ def _to_loaded(
         source_mode=stored_mode or decoded_mode,
         frame=index,
         n_frames=pixels.n_frames,
-        modality=_text(ds, "Modality"),
-        sop_instance_uid=_text(ds, "SOPInstanceUID"),
-        series_instance_uid=_text(ds, "SeriesInstanceUID"),
-        study_instance_uid=_text(ds, "StudyInstanceUID"),
-        patient_id=_text(ds, "PatientID"),
+        modality=attribute_text(ds, "Modality"),
+        sop_instance_uid=attribute_text(ds, "SOPInstanceUID"),
+        series_instance_uid=attribute_text(ds, "SeriesInstanceUID"),
+        study_instance_uid=attribute_text(ds, "StudyInstanceUID"),
+        patient_id=attribute_text(ds, "PatientID"),
         window=(float(unit.window.center), float(unit.window.width)),
         window_source=unit.window.source,
         extra={**pixels.extra, **unit.notes},
@@ -311,7 +311,7 @@ def _frame_to_unit(
     return monochrome_to_unit(arr, view, window)
 
 
-def _text(ds: Dataset, keyword: str) -> str | None:
+def attribute_text(ds: Dataset, keyword: str) -> str | None:
     """Return an attribute as stripped text, ``None`` when absent or empty."""
     value = ds.get(keyword)
     if value is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydicom import Dataset
 
 from lcmem.errors import ImageReadError
-from lcmem.io.dicom import read_dataset
+from lcmem.io.dicom import attribute_text, read_dataset
 from lcmem.io.dicom_quiet import values_unechoed
 from lcmem.io.formats import has_dicom_extension, is_dicom_file
 
@@ -41,13 +41,12 @@ def read_dicom_identifiers(path: str | Path) -> DicomIdentifiers | None:
             ds = read_dataset(path, header_only=True)
         except ImageReadError:
             return None
-        return DicomIdentifiers(*(_text(ds, keyword) for keyword in IDENTIFIER_KEYWORDS))
+        return DicomIdentifiers(*(_identifier(ds, keyword) for keyword in IDENTIFIER_KEYWORDS))
 
 
-def _text(ds: Dataset, keyword: str) -> str | None:
+def _identifier(ds: Dataset, keyword: str) -> str | None:
     try:
-        value = ds.get(keyword)
+        return attribute_text(ds, keyword)
     except Exception:  # a corrupt element: pydicom raises what its converters raise
         logger.debug("DICOM element %s is corrupt; its identifier is left empty", keyword)
         return None
-    return str(value).strip() or None if value is not None else None

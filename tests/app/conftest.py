@@ -12,9 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from app.image_loader import ImageLoader
 from app.main_window import MainWindow
+from app.review_view import ReviewView
 from app.settings import AppSettings
+from app.thumbnails import ThumbnailProvider
+from app.workers import TaskRunner
+from lcmem.review.queue import ReviewQueue
 from lcmem.store.project import Project
+from lcmem.store.queries import PairFilter
 from tests.conftest import write_scanned_project
 
 
@@ -66,3 +72,17 @@ def scanned(scanned_original: Path, tmp_path: Path) -> Iterator[Project]:
     shutil.copyfile(scanned_original, copy)
     with Project.open(copy) as project:
         yield project
+
+
+@pytest.fixture()
+def review(qtbot, scanned: Project) -> Iterator[ReviewView]:
+    """A review screen over the scanned fixture, images decoded inline, on the DICOM copy's best pair."""
+    runner = TaskRunner(1, inline=True)
+    view = ReviewView(ImageLoader(runner), ThumbnailProvider(runner))
+    qtbot.addWidget(view)
+    view.resize(1300, 800)
+    view.show()
+    view.set_queue(ReviewQueue(scanned, "ana"))
+    view.apply_filter(PairFilter(text="ct_copy.dcm", sort="rank", descending=False))
+    assert view.queue.current.rank == 1 and view.queue.current.synthetic_path.endswith("ct_copy.dcm")
+    yield view

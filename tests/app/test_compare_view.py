@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,20 +18,6 @@ from app.workers import TaskRunner
 from lcmem.review.queue import ReviewQueue
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, list_pairs
-
-
-@pytest.fixture()
-def review(qtbot, scanned: Project) -> Iterator[ReviewView]:
-    """A review screen over the scanned fixture, images decoded inline, on the DICOM copy's best pair."""
-    runner = TaskRunner(1, inline=True)
-    view = ReviewView(ImageLoader(runner), ThumbnailProvider(runner))
-    qtbot.addWidget(view)
-    view.resize(1300, 800)
-    view.show()
-    view.set_queue(ReviewQueue(scanned, "ana"))
-    view.apply_filter(PairFilter(text="ct_copy.dcm", sort="rank", descending=False))
-    assert view.queue.current.rank == 1 and view.queue.current.synthetic_path.endswith("ct_copy.dcm")
-    yield view
 
 
 def _window_text(view: ReviewView, slot: str) -> str:

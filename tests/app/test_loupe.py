@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QApplication
 from app.compare_view import REAL, SYNTHETIC
 from app.image_canvas import LOUPE_MAGNIFICATION, LOUPE_RADIUS, ImageCanvas
 from app.review_view import ReviewView
-from tests.app.test_compare_view import review  # noqa: F401 (the fixture)
 
 
 def _move(canvas: ImageCanvas, position: QPointF) -> None:
@@ -53,7 +52,7 @@ def test_the_loupe_magnifies_around_the_pointer(qtbot) -> None:
 
 def test_the_loupe_follows_on_both_linked_panes_and_only_the_hovered_one_unlinked(
     qtbot,
-    review: ReviewView,  # noqa: F811
+    review: ReviewView,
 ) -> None:
     real, synthetic = review.compare.canvases[REAL], review.compare.canvases[SYNTHETIC]
     before = synthetic.viewport().grab().toImage()
