@@ -10,6 +10,7 @@ from pathlib import Path
 from lcmem.runtime import configure_threads
 from lcmem.train.recipes import RECIPES, scaled
 from lcmem.train.selection import SELECT_MODES
+from lcmem.train.stages import NEGATIVES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -43,6 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         stage.add_argument("--select", choices=SELECT_MODES, default=None,
                            help="keep the epoch with the lowest val loss or the best val detection score "
                                 "(default: the recipe's)")  # fmt: skip
+        stage.add_argument("--negatives", choices=NEGATIVES, default=None,
+                           help="pair each hard negative within its domain or within its dataset "
+                                "(default: the recipe's)")  # fmt: skip
         if name == "stage1":
             stage.add_argument("--vae", type=Path, required=True, help="diffusers VAE folder")
             stage.add_argument("--name", default="lcmem-small")
@@ -55,7 +59,8 @@ def _recipe(args: argparse.Namespace):
     overrides = {k: v for k, v in (("max_minutes", args.max_minutes), ("steps_per_epoch", args.steps_per_epoch),
                                    ("max_epochs", args.max_epochs), ("seed", args.seed),
                                    ("select", args.select), ("patience", args.patience),
-                                   ("anneal_epochs", args.anneal_epochs)) if v is not None}  # fmt: skip
+                                   ("anneal_epochs", args.anneal_epochs), ("negatives", args.negatives))
+                 if v is not None}  # fmt: skip
     return scaled(RECIPES[args.recipe], **overrides)
 
 

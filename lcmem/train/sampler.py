@@ -30,12 +30,13 @@ POSITIVES = ("draws", "distinct")
 
 @dataclass(frozen=True)
 class PairBatch:
-    """Indices (into the records) of the first and second images, each pair's domain and copy flag."""
+    """Indices (into the records) of the first and second images, each pair's domain, copy flag and dataset."""
 
     first: list[int]
     second: list[int]
     domains: list[str]
     copies: list[bool]
+    datasets: list[str]
 
 
 class PairSampler:
@@ -87,7 +88,7 @@ class PairSampler:
             rows.append((a, a, self.index.domain_of[identity], True))
         order = rng.permutation(len(rows))
         first, second, domains, flags = ([rows[i][k] for i in order] for k in range(4))
-        return PairBatch(first, second, domains, flags)
+        return PairBatch(first, second, domains, flags, [self.records[a].dataset for a in first])
 
     def _pair(self, identity: str, rng: np.random.Generator) -> tuple[int, int]:
         if self.positives == "distinct":

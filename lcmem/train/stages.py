@@ -36,6 +36,9 @@ from lcmem.train.selection import SELECT_MODES
 logger = logging.getLogger(__name__)
 
 
+NEGATIVES = ("domain", "dataset")
+
+
 @dataclass(frozen=True)
 class StageConfig:
     """Hyper-parameters of one stage (defaults: the CPU recipe of the bundled model)."""
@@ -54,11 +57,16 @@ class StageConfig:
     identity_augment: str = ""
     copy_p: float = 0.0
     positives: str = "draws"
+    negatives: str = "domain"
     latent_flip_p: float = 0.0
     select: str = "loss"
     anneal_epochs: int = 0
     anneal_lr_factor: float = 0.1
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.negatives not in NEGATIVES:
+            raise LCMemError(f"unknown negatives mode {self.negatives!r}; use one of {', '.join(NEGATIVES)}")
 
 
 @dataclass
@@ -222,4 +230,6 @@ def _validate(network, batches: list[PairBatch], inputs: InputFn, config: StageC
 
 
 def _loss(network, x1: torch.Tensor, x2: torch.Tensor, batch: PairBatch, config: StageConfig) -> LossParts:
-    return lcmem_loss(network, network.embed(x1), network.embed(x2), batch.domains, config.alpha, config.temperature)
+    datasets = batch.datasets if config.negatives == "dataset" else None
+    return lcmem_loss(network, network.embed(x1), network.embed(x2), batch.domains, config.alpha, config.temperature,
+                      datasets)  # fmt: skip

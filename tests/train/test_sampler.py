@@ -34,6 +34,7 @@ def test_distinct_positives_are_two_different_images_of_one_identity() -> None:
         for a, b in zip(batch.first, batch.second, strict=True):
             assert a != b and data[a].identity == data[b].identity
             assert data[a].dataset == "b"
+        assert batch.datasets == [data[a].dataset for a in batch.first]
 
 
 def test_official_draws_give_singletons_as_image_and_itself() -> None:

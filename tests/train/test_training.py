@@ -97,12 +97,13 @@ def test_cli_trains_a_stage_selecting_by_detection(dataset: Path, vae_dir: Path,
 
     args = ["train", "stage1", "--data", str(dataset), "--vae", str(vae_dir), "--out", str(tmp_path / "run"),
             "--max-epochs", "2", "--steps-per-epoch", "1", "--threads", "1", "--select", "detection",
-            "--patience", "3", "--anneal-epochs", "1"]  # fmt: skip
+            "--patience", "3", "--anneal-epochs", "1", "--negatives", "dataset"]  # fmt: skip
     assert main(args) == 0
     record = json.loads((tmp_path / "run" / "bundle" / "lcmem.json").read_text())
     stage1 = record["training"]["stage1"]
     config = stage1["config"]
     assert (config["select"], config["patience"], config["anneal_epochs"]) == ("detection", 3, 1)
+    assert config["negatives"] == "dataset"
     lr = config["lr"]
     assert [h["lr"] for h in stage1["history"]] == pytest.approx([lr, lr, lr / 10])
     scores = [h["val_score"] for h in stage1["history"]]
