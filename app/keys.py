@@ -1,17 +1,22 @@
-"""The one keyboard map of the review screen: every key, the action it triggers, and how the cheat sheet says it.
+"""The keyboard map of the review screen: every action, its default keys, the reviewer's own keys, and the cheat sheet.
 
 Decisions and navigation follow ANCHORS §3.3 (A accept, R reject, S skip, U undo, ←/→); window presets are
-on 1-5 as in OHIF. Menus show these keys but do not bind them, so a key never fires twice.
+on 1-5 as in OHIF. Every action can be given other keys (Settings ▸ Keyboard shortcuts…, stored in the app's
+settings); a key may do one thing only. Keys are written as Qt's portable text ("A", "Space", "Ctrl+Z", "F1").
+Menus show these keys but do not bind them, so a key never fires twice.
 """
 
 from __future__ import annotations
 
 import enum
+import html
+import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QKeyCombination, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence
 
 logger = logging.getLogger(__name__)
 
@@ -43,38 +48,39 @@ class Action(enum.Enum):
 PRESET_ACTIONS = (Action.PRESET_1, Action.PRESET_2, Action.PRESET_3, Action.PRESET_4, Action.PRESET_5)
 
 
+class KeymapError(ValueError):
+    """A key that Qt cannot read, or one key bound to two actions; the message says which."""
+
+
 @dataclass(frozen=True)
 class Binding:
-    """Keys (``Qt.Key`` values, no modifier, or Ctrl where noted) for one action, and its description."""
+    """The default keys of one action (portable text) and what the action does."""
 
     action: Action
-    keys: tuple[int, ...]
-    label: str
+    keys: tuple[str, ...]
     description: str
-    ctrl_keys: tuple[int, ...] = ()
 
 
-K = Qt.Key
-KEYMAP = (
-    Binding(Action.ACCEPT, (K.Key_A,), "A", "Accept: memorized (same image or same patient)"),
-    Binding(Action.REJECT, (K.Key_R,), "R", "Reject: not a match"),
-    Binding(Action.UNSURE, (K.Key_Q,), "Q", "Unsure: decide later (kept out of calibration)"),
-    Binding(Action.SKIP, (K.Key_S, K.Key_Space), "S / Space", "Skip: leave undecided, go to the next pair"),
-    Binding(Action.UNDO, (K.Key_U,), "U / Ctrl+Z", "Undo the last decision", ctrl_keys=(K.Key_Z,)),
-    Binding(Action.PREVIOUS, (K.Key_Left,), "←", "Previous pair"),
-    Binding(Action.NEXT, (K.Key_Right,), "→", "Next pair"),
-    Binding(Action.FLICKER, (K.Key_F,), "F (hold)", "Flicker: show the real image in the synthetic pane"),
-    Binding(Action.DIFFERENCE, (K.Key_D,), "D", "Difference overlay |synthetic − real| on/off"),
-    Binding(Action.LINK, (K.Key_L,), "L", "Link or unlink zoom, pan and window/level"),
-    Binding(Action.LOUPE, (K.Key_M,), "M", "Magnifier loupe on/off: 4× under the mouse, same place on both images"),
-    Binding(Action.FIT, (K.Key_Z,), "Z", "Fit both images to their panes"),
-    Binding(Action.FILE_WINDOW, (K.Key_0,), "0", "Each file's own window (VOI LUT or Window Center/Width)"),
-    Binding(Action.PRESET_1, (K.Key_1,), "1", "Window preset: soft tissue (W 400 L 40)"),
-    Binding(Action.PRESET_2, (K.Key_2,), "2", "Window preset: lung (W 1500 L −600)"),
-    Binding(Action.PRESET_3, (K.Key_3,), "3", "Window preset: liver (W 150 L 90)"),
-    Binding(Action.PRESET_4, (K.Key_4,), "4", "Window preset: bone (W 2500 L 480)"),
-    Binding(Action.PRESET_5, (K.Key_5,), "5", "Window preset: brain (W 80 L 40)"),
-    Binding(Action.HELP, (K.Key_Question, K.Key_F1), "? / F1", "Show or hide this list of keys"),
+DEFAULT_KEYMAP = (
+    Binding(Action.ACCEPT, ("A",), "Accept: memorized (same image or same patient)"),
+    Binding(Action.REJECT, ("R",), "Reject: not a match"),
+    Binding(Action.UNSURE, ("Q",), "Unsure: decide later (kept out of calibration)"),
+    Binding(Action.SKIP, ("S", "Space"), "Skip: leave undecided, go to the next pair"),
+    Binding(Action.UNDO, ("U", "Ctrl+Z"), "Undo the last decision"),
+    Binding(Action.PREVIOUS, ("Left",), "Previous pair"),
+    Binding(Action.NEXT, ("Right",), "Next pair"),
+    Binding(Action.FLICKER, ("F",), "Flicker (hold): show the real image in the synthetic pane"),
+    Binding(Action.DIFFERENCE, ("D",), "Difference overlay |synthetic − real| on/off"),
+    Binding(Action.LINK, ("L",), "Link or unlink zoom, pan and window/level"),
+    Binding(Action.LOUPE, ("M",), "Magnifier loupe on/off: 4× under the mouse, same place on both images"),
+    Binding(Action.FIT, ("Z",), "Fit both images to their panes"),
+    Binding(Action.FILE_WINDOW, ("0",), "Each file's own window (VOI LUT or Window Center/Width)"),
+    Binding(Action.PRESET_1, ("1",), "Window preset: soft tissue (W 400 L 40)"),
+    Binding(Action.PRESET_2, ("2",), "Window preset: lung (W 1500 L −600)"),
+    Binding(Action.PRESET_3, ("3",), "Window preset: liver (W 150 L 90)"),
+    Binding(Action.PRESET_4, ("4",), "Window preset: bone (W 2500 L 480)"),
+    Binding(Action.PRESET_5, ("5",), "Window preset: brain (W 80 L 40)"),
+    Binding(Action.HELP, ("?", "F1"), "Show or hide this list of keys"),
 )
 
 MOUSE_HELP = (
@@ -84,33 +90,140 @@ MOUSE_HELP = (
     ("Double click", "Fit the images to their panes"),
 )
 
-_PLAIN = {key: b.action for b in KEYMAP for key in b.keys}
-_CTRL = {key: b.action for b in KEYMAP for key in b.ctrl_keys}
+_MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+              | Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.MetaModifier)  # fmt: skip
+_MODIFIER_KEYS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta, Qt.Key.Key_AltGr,
+                  Qt.Key.Key_unknown}  # fmt: skip
 
 
-def action_for(event: QKeyEvent) -> Action | None:
-    """The action bound to a key press, or ``None`` (keys with Alt/Meta, or unbound keys)."""
-    modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-    key = event.key()
-    if modifiers == Qt.KeyboardModifier.ControlModifier:
-        return _CTRL.get(key)
-    if modifiers in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
-        if modifiers == Qt.KeyboardModifier.ShiftModifier and key != K.Key_Question:
-            return None
-        return _PLAIN.get(key)
-    return None
+def _symbol(key: int) -> bool:
+    """A printable key that is not a letter or digit: typing it may need Shift ("?" is Shift+/ on many layouts)."""
+    text = chr(key) if key < 0x110000 else ""
+    return key < 0x01000000 and text.isprintable() and not text.isalnum() and not text.isspace()
 
 
-def label_of(action: Action) -> str:
-    """The key label of an action, as menus and buttons show it."""
-    return next(b.label for b in KEYMAP if b.action is action)
+def _combination_text(key: int, modifiers: Qt.KeyboardModifier) -> str | None:
+    """The portable text of a key press, Shift dropped from symbols; ``None`` for a lone modifier key."""
+    if key in _MODIFIER_KEYS:
+        return None
+    modifiers = modifiers & _MODIFIERS
+    if _symbol(key):
+        modifiers = modifiers & ~Qt.KeyboardModifier.ShiftModifier
+    return QKeySequence(QKeyCombination(modifiers, Qt.Key(key))).toString(QKeySequence.SequenceFormat.PortableText)
 
 
-def cheat_sheet_html() -> str:
-    """The keys and mouse gestures as an HTML table (the ``?`` overlay)."""
-    rows = "".join(f"<tr><td><b>{b.label}</b></td><td>{b.description}</td></tr>" for b in KEYMAP)
-    mouse = "".join(f"<tr><td><b>{g}</b></td><td>{d}</td></tr>" for g, d in MOUSE_HELP)
-    return (
-        "<h3>Keys</h3><table cellspacing='6'>" + rows + "</table>"
-        "<h3>Mouse</h3><table cellspacing='6'>" + mouse + "</table>"
-    )
+def parse_keys(text: str) -> tuple[str, ...]:
+    """The keys in ``text`` ("S, Space", or what a key-sequence editor recorded) in canonical portable text.
+
+    Raises:
+        KeymapError: a part Qt does not read as a key.
+    """
+    keys: list[str] = []
+    for part in (p.strip() for p in _split_keys(text)):
+        sequence = QKeySequence.fromString(part, QKeySequence.SequenceFormat.PortableText)
+        combination = sequence[0] if sequence.count() == 1 else None
+        canonical = _combination_text(combination.key().value, combination.keyboardModifiers()) if combination else None
+        if not canonical:
+            raise KeymapError(f"“{part}” is not a key; write keys as A, Space, Ctrl+Z or F1, separated by commas")
+        if canonical not in keys:
+            keys.append(canonical)
+    return tuple(keys)
+
+
+def _split_keys(text: str) -> list[str]:
+    """Split on commas, except a comma that is itself the key ("Ctrl+," or a lone ",")."""
+    parts: list[str] = []
+    current = ""
+    for char in text:
+        if char == "," and current.strip() and not current.rstrip().endswith("+"):
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parts.append(current)
+    return parts
+
+
+class Keymap:
+    """The review screen's keys: the defaults with the reviewer's changes applied.
+
+    Args:
+        changes: action → keys (portable text) for the actions the reviewer rebound; an empty tuple unbinds.
+        reserved: keys the menus already use (key → what it does there); binding one is refused.
+
+    Raises:
+        KeymapError: an unreadable key, a key bound to two actions, or a reserved key.
+    """
+
+    def __init__(self, changes: Mapping[Action, Sequence[str]] | None = None,
+                 reserved: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        self._keys = {b.action: b.keys for b in DEFAULT_KEYMAP}
+        for action, keys in (changes or {}).items():
+            parsed = (canonical for key in keys for canonical in parse_keys(key))
+            self._keys[action] = tuple(dict.fromkeys(parsed))
+        self._by_key: dict[str, Action] = {}
+        for action, keys in self._keys.items():
+            for key in keys:
+                other = self._by_key.setdefault(key, action)
+                if other is not action:
+                    raise KeymapError(f"{key} is bound to both “{_describe(other)}” and “{_describe(action)}”; "
+                                      "give one of them another key")  # fmt: skip
+                if reserved and key in reserved:
+                    raise KeymapError(f"{key} is the menu shortcut of “{reserved[key]}”; choose another key "
+                                      f"for “{_describe(action)}”")  # fmt: skip
+
+    def keys(self, action: Action) -> tuple[str, ...]:
+        """The keys of ``action`` (portable text; empty when unbound)."""
+        return self._keys[action]
+
+    def changes(self) -> dict[Action, tuple[str, ...]]:
+        """The actions whose keys differ from the defaults, and their keys."""
+        return {b.action: self._keys[b.action] for b in DEFAULT_KEYMAP if self._keys[b.action] != b.keys}
+
+    def action_for(self, event: QKeyEvent) -> Action | None:
+        """The action bound to a key press or release, or ``None``."""
+        text = _combination_text(event.key(), event.modifiers())
+        return self._by_key.get(text) if text else None
+
+    def label_of(self, action: Action) -> str:
+        """The keys of an action as menus, buttons and the cheat sheet show them ("S / Space")."""
+        native = (QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in self._keys[action])
+        return " / ".join(_ARROWS.get(k, k) for k in native) or "—"
+
+    def cheat_sheet_html(self) -> str:
+        """The keys and mouse gestures as an HTML table (the ``?`` overlay)."""
+        rows = "".join(
+            f"<tr><td><b>{html.escape(self.label_of(b.action))}</b></td><td>{html.escape(b.description)}</td></tr>"
+            for b in DEFAULT_KEYMAP
+        )
+        mouse = "".join(f"<tr><td><b>{g}</b></td><td>{d}</td></tr>" for g, d in MOUSE_HELP)
+        return (
+            "<h3>Keys</h3><table cellspacing='6'>" + rows + "</table>"
+            "<h3>Mouse</h3><table cellspacing='6'>" + mouse + "</table>"
+        )
+
+    def to_text(self) -> str:
+        """The reviewer's changes as JSON (action name → keys), for the settings file."""
+        return json.dumps({a.value: list(k) for a, k in self.changes().items()}, sort_keys=True)
+
+    @classmethod
+    def from_text(cls, text: str, reserved: Mapping[str, str] | None = None) -> Keymap:
+        """The keymap stored by :meth:`to_text`; a damaged or clashing entry is logged and the defaults are used."""
+        if not text:
+            return cls(reserved=reserved)
+        try:
+            stored = json.loads(text)
+            changes = {Action(name): tuple(keys) for name, keys in stored.items() if name in _ACTION_NAMES}
+            return cls(changes, reserved)
+        except (ValueError, TypeError, AttributeError) as error:
+            logger.warning("the stored keyboard shortcuts are unusable (%s); using the default keys", error)
+            return cls(reserved=reserved)
+
+
+_ACTION_NAMES = {a.value for a in Action}
+_ARROWS = {"Left": "←", "Right": "→", "Up": "↑", "Down": "↓"}
+
+
+def _describe(action: Action) -> str:
+    return next(b.description for b in DEFAULT_KEYMAP if b.action is action).split(":")[0]

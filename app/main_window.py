@@ -36,11 +36,12 @@ from app.demo_flow import DEMO_TOP_K, DemoLauncher, choose_demo_folder
 from app.export_dialog import ExportDialog
 from app.icon import app_icon
 from app.image_loader import ImageLoader
-from app.keys import Action, label_of
+from app.keymap_dialog import KeymapDialog
+from app.keys import Action, Keymap
 from app.new_project_dialog import NewProjectDialog
 from app.review_view import ReviewView
 from app.scan_dialog import ScanDialog
-from app.settings import LAST_FOLDER, REVIEWER, WINDOW_GEOMETRY, AppSettings, app_data_dir
+from app.settings import KEYMAP, LAST_FOLDER, REVIEWER, WINDOW_GEOMETRY, AppSettings, app_data_dir
 from app.sources_panel import SourcesPanel
 from app.start_page import StartPage
 from app.thumbnails import ThumbnailProvider
@@ -92,8 +93,10 @@ class MainWindow(QMainWindow):
         self.status_counts, self.status_threshold, self.status_reviewer = QLabel(), QLabel(), QLabel()
         self.demo = DemoLauncher(self.tasks, self)
         self.project_actions: list[QAction] = []
+        self._keyed_actions: list[tuple[QAction, str, Action]] = []
         self._build()
         self._build_menus()
+        self.apply_keymap(Keymap.from_text(settings.get(KEYMAP), self.menu_shortcuts()))
         self._connect()
         self.setWindowTitle("LCMem Review")
         self.setWindowIcon(app_icon())
@@ -137,6 +140,37 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
+    def _keyed_action(self, menu_title: str, text: str, action: Action) -> QAction:
+        """A menu item that triggers a review action; its key label follows the keymap (it binds no key)."""
+        item = self._action(menu_title, text, lambda _c=False, a=action: self._review(a))
+        self._keyed_actions.append((item, text, action))
+        return item
+
+    def menu_shortcuts(self) -> dict[str, str]:
+        """The keys the menus bind (portable text → menu item), which review actions may not take."""
+        return {
+            action.shortcut().toString(QKeySequence.SequenceFormat.PortableText): action.text().replace("&", "")
+            for menu in self._menus.values()
+            for action in menu.actions()
+            if not action.shortcut().isEmpty()
+        }
+
+    def apply_keymap(self, keymap: Keymap) -> None:
+        """Use ``keymap`` on the review screen and show its keys in the menus."""
+        self.review.set_keymap(keymap)
+        for item, text, action in self._keyed_actions:
+            item.setText(f"{text}\t{keymap.label_of(action)}")
+
+    def choose_keys(self) -> None:
+        """Let the reviewer change the review keys; kept in the settings on OK."""
+        dialog = KeymapDialog(self.review.keymap, self.menu_shortcuts(), self)
+        if dialog.exec() != KeymapDialog.DialogCode.Accepted:
+            return
+        keymap = dialog.keymap()
+        self.settings.set(KEYMAP, keymap.to_text())
+        self.apply_keymap(keymap)
+        self.show_message("Keyboard shortcuts saved")
+
     def _build_menus(self) -> None:
         self._menus: dict[str, QMenu] = {}
         self._action("&File", "&New project…", self.new_project, "Ctrl+N")
@@ -166,16 +200,15 @@ class MainWindow(QMainWindow):
             (Action.LOUPE, "Magnifier loupe"),
             (Action.FILE_WINDOW, "File's own window"),
         ):
-            self.project_actions.append(
-                self._action("&Review", f"{text}\t{label_of(action)}", lambda _c=False, a=action: self._review(a))
-            )
+            self.project_actions.append(self._keyed_action("&Review", text, action))
+        self._action("&Review", "Keyboard &shortcuts…", self.choose_keys)
         for number, title in enumerate(("&Review", "&Sources", "&Calibration")):
             self.project_actions.append(
                 self._action(
                     "&View", title, lambda _c=False, n=number: self.tabs.setCurrentIndex(n), f"Ctrl+{number + 1}"
                 )
             )
-        self._action("&Help", f"Review &keys\t{label_of(Action.HELP)}", lambda: self._review(Action.HELP))
+        self._keyed_action("&Help", "Review &keys", Action.HELP)
         self._action("&Help", "&About LCMem Review", self.show_about)
 
     def _connect(self) -> None:

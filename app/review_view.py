@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.compare_view import CompareView
 from app.image_loader import ImageLoader
-from app.keys import PRESET_ACTIONS, Action, action_for, cheat_sheet_html, label_of
+from app.keys import PRESET_ACTIONS, Action, Keymap
 from app.pair_table import COLUMNS, DECISION_TEXT, SCORE, THUMB_SIZE, PairTableModel
 from app.thumbnails import ThumbnailProvider
 from lcmem.errors import ProjectError
@@ -53,6 +53,18 @@ STATUS_CHOICES = (
 )
 
 
+BUTTONS = {
+    Action.ACCEPT: "Memorized",
+    Action.REJECT: "Not a match",
+    Action.UNSURE: "Unsure",
+    Action.SKIP: "Skip",
+    Action.UNDO: "Undo",
+    Action.PREVIOUS: "Previous",
+    Action.NEXT: "Next",
+    Action.HELP: "Keys",
+}
+"""The decision and navigation buttons above the panes, and their captions."""
+
 TOGGLES = (Action.FLICKER, Action.DIFFERENCE, Action.LINK, Action.LOUPE, Action.HELP)
 """Actions a held key triggers once, not once per auto-repeat."""
 
@@ -63,10 +75,9 @@ class KeysDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Review keys")
-        text = QTextBrowser()
-        text.setHtml(cheat_sheet_html())
+        self.text = QTextBrowser()
         layout = QVBoxLayout(self)
-        layout.addWidget(text)
+        layout.addWidget(self.text)
         close = QPushButton("Close (Esc)")
         close.clicked.connect(self.hide)
         layout.addWidget(close)
@@ -99,6 +110,7 @@ class ReviewView(QWidget):
         self.search = QLineEdit()
         self.count = QLabel()
         self.keys_dialog = KeysDialog(self)
+        self.keymap = Keymap()
         self.buttons: dict[Action, QPushButton] = {}
         self._moving = False
         self._changes: list[tuple[str, str]] = []
@@ -152,26 +164,15 @@ class ReviewView(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._row_chosen)
 
         actions = QHBoxLayout()
-        for action, text in (
-            (Action.ACCEPT, "Memorized"),
-            (Action.REJECT, "Not a match"),
-            (Action.UNSURE, "Unsure"),
-            (Action.SKIP, "Skip"),
-            (Action.UNDO, "Undo"),
-            (Action.PREVIOUS, "Previous"),
-            (Action.NEXT, "Next"),
-            (Action.HELP, "Keys"),
-        ):
-            key = label_of(action).split(" ")[0]
-            button = QPushButton(f"{text}  {key}")
-            button.setToolTip(f"{action.value.capitalize()} ({label_of(action)})")
-            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 18)
+        for action in BUTTONS:
+            button = QPushButton()
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _c=False, a=action: self.trigger(a))
             self.buttons[action] = button
             actions.addWidget(button)
         self.buttons[Action.ACCEPT].setStyleSheet("QPushButton { color: #a1121e; font-weight: bold; }")
         self.buttons[Action.REJECT].setStyleSheet("QPushButton { color: #1b6b2f; font-weight: bold; }")
+        self.set_keymap(self.keymap)
 
         pairs = QWidget()
         pairs_layout = QVBoxLayout(pairs)
@@ -388,9 +389,19 @@ class ReviewView(QWidget):
 
     # ----- keys ------------------------------------------------------------------------------------------
 
+    def set_keymap(self, keymap: Keymap) -> None:
+        """Use ``keymap`` for keys, and show its keys on the buttons and in the cheat sheet."""
+        self.keymap = keymap
+        for action, button in self.buttons.items():
+            label = keymap.label_of(action)
+            button.setText(f"{BUTTONS[action]}  {label.split(' / ')[0]}")
+            button.setToolTip(f"{action.value.capitalize()} ({label})")
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 18)
+        self.keys_dialog.text.setHtml(keymap.cheat_sheet_html())
+
     def handle_key(self, event: QKeyEvent) -> bool:
         """Act on a key press or release from the keymap; return whether it was used."""
-        action = action_for(event)
+        action = self.keymap.action_for(event)
         if action is None:
             return False
         if event.type() == QEvent.Type.KeyRelease:

@@ -1,0 +1,103 @@
+"""Settings ▸ Keyboard shortcuts: give any review action other keys, checked for clashes before they are kept."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QKeySequenceEdit,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.keys import DEFAULT_KEYMAP, Action, Keymap, KeymapError
+
+PORTABLE = QKeySequence.SequenceFormat.PortableText
+
+
+class KeymapDialog(QDialog):
+    """One row per action: what it does and its keys, recorded by pressing them (up to four alternatives).
+
+    Args:
+        keymap: the keys in use.
+        reserved: menu shortcuts (key → menu item), refused here.
+    """
+
+    def __init__(self, keymap: Keymap, reserved: Mapping[str, str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.reserved = dict(reserved)
+        self.table = QTableWidget(len(DEFAULT_KEYMAP), 2)
+        self.editors: dict[Action, QKeySequenceEdit] = {}
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #a1121e;")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.defaults = QPushButton("Restore defaults")
+        self.buttons.addButton(self.defaults, QDialogButtonBox.ButtonRole.ResetRole)
+        self._keymap: Keymap = keymap
+        self._build(keymap)
+
+    def _build(self, keymap: Keymap) -> None:
+        self.table.setHorizontalHeaderLabels(["Action", "Keys (click, then press up to four keys)"])
+        self.table.verticalHeader().hide()
+        for row, binding in enumerate(DEFAULT_KEYMAP):
+            item = QTableWidgetItem(binding.description)
+            item.setToolTip(f"Default: {', '.join(binding.keys)}")
+            self.table.setItem(row, 0, item)
+            editor = QKeySequenceEdit(QKeySequence(", ".join(keymap.keys(binding.action)), PORTABLE))
+            editor.setClearButtonEnabled(True)
+            editor.keySequenceChanged.connect(lambda _s: self._check())
+            self.table.setCellWidget(row, 1, editor)
+            self.editors[binding.action] = editor
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        note = QLabel("Keys work on the review screen. Keys the menus use (Ctrl+E, Ctrl+1, …) cannot be taken.")
+        note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.defaults.clicked.connect(self.restore_defaults)
+        self.resize(760, 640)
+
+    def set_keys(self, action: Action, keys: str) -> None:
+        """Put ``keys`` (portable text, "S, Space") in ``action``'s editor, as if pressed."""
+        self.editors[action].setKeySequence(QKeySequence(keys, PORTABLE))
+
+    def restore_defaults(self) -> None:
+        """Every action back to its default keys (kept only on OK)."""
+        for binding in DEFAULT_KEYMAP:
+            self.set_keys(binding.action, ", ".join(binding.keys))
+
+    def _check(self) -> None:
+        try:
+            changes = {action: tuple(k.toString(PORTABLE) for k in _combinations(editor.keySequence()))
+                       for action, editor in self.editors.items()}  # fmt: skip
+            self._keymap = Keymap(changes, self.reserved)
+        except KeymapError as error:
+            self.problem.setText(str(error))
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+            return
+        self.problem.clear()
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+
+    def keymap(self) -> Keymap:
+        """The keys as the dialog shows them (valid whenever OK is enabled)."""
+        return self._keymap
+
+
+def _combinations(sequence: QKeySequence) -> list[QKeySequence]:
+    return [QKeySequence(sequence[i]) for i in range(sequence.count())]
