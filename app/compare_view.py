@@ -32,6 +32,7 @@ from app.image_canvas import ImageCanvas
 from app.image_loader import ImageKey, ImageLoader, ShownImage
 from app.qimage import DIFFERENCE_GAIN, heat_qimage
 from app.thumbnails import ThumbnailProvider, scaled
+from lcmem.io.types import FileWindow
 from lcmem.review.compare import (
     WINDOW_PRESETS,
     describe_window,
@@ -77,6 +78,7 @@ class CompareView(QWidget):
         self.loupe = False
         self.windows: dict[str, tuple[float, float] | None] = {REAL: None, SYNTHETIC: None}
         self.preset_names: dict[str, str | None] = {REAL: None, SYNTHETIC: None}
+        self.file_choice = {REAL: 0, SYNTHETIC: 0}
         self.shown: dict[str, ShownImage | None] = {REAL: None, SYNTHETIC: None}
         self._fit_next: set[str] = set()
         self._syncing = False
@@ -164,6 +166,8 @@ class CompareView(QWidget):
         if not same:
             self._fit_next = set(SLOTS)
             for slot in SLOTS:
+                if self.file_choice[slot]:
+                    self.windows[slot], self.preset_names[slot], self.file_choice[slot] = None, None, 0
                 self.shown[slot] = None
                 self.canvases[slot].set_texts(caption=Path(self._path(slot, pair)).name, message="")
             self._refresh_strip()
@@ -259,9 +263,13 @@ class CompareView(QWidget):
     def set_window(self, window: tuple[float, float] | None, name: str | None, slot: str = SYNTHETIC) -> None:
         """Set the window (``None``: each file's own) on ``slot``, or on both panes while linked."""
         for target in self._targets(slot):
-            self.windows[target] = window
-            self.preset_names[target] = name
-            self._request(target)
+            self._set_pane_window(target, window, name, 0)
+
+    def _set_pane_window(self, slot: str, window: tuple[float, float] | None, name: str | None, choice: int) -> None:
+        self.windows[slot] = window
+        self.preset_names[slot] = name
+        self.file_choice[slot] = choice
+        self._request(slot)
 
     def apply_preset(self, number: int) -> None:
         """Window preset ``number`` (1-5, ANCHORS §3.2)."""
@@ -271,8 +279,29 @@ class CompareView(QWidget):
         self.set_window(preset.window, preset.name)
 
     def file_window(self) -> None:
-        """Back to each file's own window."""
-        self.set_window(None, None)
+        """Back to each file's own window; pressed again, the files' other Window Center/Width values in turn
+        (each pane its own file's n-th), then the own window again."""
+        targets = self._targets(SYNTHETIC)
+        alternatives = {t: self._alternatives(t) for t in targets}
+        most = max((len(a) for a in alternatives.values()), default=0)
+        on_file = all(self.windows[t] is None or self.file_choice[t] for t in targets)
+        choice = (max(self.file_choice[t] for t in targets) + 1) % (most + 1) if on_file and most else 0
+        for target in targets:
+            own = alternatives[target]
+            if 0 < choice <= len(own):
+                chosen = own[choice - 1]
+                name = f"file window {chosen.number}" + (f" {chosen.explanation}" if chosen.explanation else "")
+                self._set_pane_window(target, (chosen.center, chosen.width), name, choice)
+            else:
+                self._set_pane_window(target, None, None, choice)
+        if on_file and not most:
+            self.message.emit("Each file's own window; these files hold no other Window Center/Width")
+        elif choice:
+            self.message.emit(f"The files' other windows: {choice} of {most} (0 again for the next)")
+
+    def _alternatives(self, slot: str) -> tuple[FileWindow, ...]:
+        shown = self.shown[slot]
+        return shown.loaded.meta.alternative_windows if shown is not None else ()
 
     def drag_window(self, slot: str, dx: float, dy: float) -> None:
         """Change the window by a right-drag of ``(dx, dy)`` pixels on ``slot``."""

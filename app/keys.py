@@ -74,7 +74,11 @@ DEFAULT_KEYMAP = (
     Binding(Action.LINK, ("L",), "Link or unlink zoom, pan and window/level"),
     Binding(Action.LOUPE, ("M",), "Magnifier loupe on/off: 4× under the mouse, same place on both images"),
     Binding(Action.FIT, ("Z",), "Fit both images to their panes"),
-    Binding(Action.FILE_WINDOW, ("0",), "Each file's own window (VOI LUT or Window Center/Width)"),
+    Binding(
+        Action.FILE_WINDOW,
+        ("0",),
+        "Each file's own window (VOI LUT or Window Center/Width); again: the file's other windows in turn",
+    ),
     Binding(Action.PRESET_1, ("1",), "Window preset: soft tissue (W 400 L 40)"),
     Binding(Action.PRESET_2, ("2",), "Window preset: lung (W 1500 L −600)"),
     Binding(Action.PRESET_3, ("3",), "Window preset: liver (W 150 L 90)"),

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from lcmem.io.formats import IMAGE_EXTENSIONS, is_dicom_file
     from lcmem.io.hashing import sha256_file
     from lcmem.io.loader import count_frames, iter_frames, load_image
-    from lcmem.io.types import DEFAULT_MAX_PIXELS, FileProblem, ImageMeta, LoadedImage
+    from lcmem.io.types import DEFAULT_MAX_PIXELS, FileProblem, FileWindow, ImageMeta, LoadedImage
 
 _HOMES = {
     "dicom_decoders": "dicom_codecs",
@@ -36,6 +36,7 @@ _HOMES = {
     "load_image": "loader",
     "DEFAULT_MAX_PIXELS": "types",
     "FileProblem": "types",
+    "FileWindow": "types",
     "ImageMeta": "types",
     "LoadedImage": "types",
 }
@@ -57,6 +58,7 @@ __all__ = [
     "DicomIdentifiers",
     "Discovery",
     "FileProblem",
+    "FileWindow",
     "ImageMeta",
     "LoadedImage",
     "count_frames",

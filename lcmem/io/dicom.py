@@ -23,10 +23,10 @@ from pydicom.pixels.utils import get_expected_length
 from lcmem.errors import ImageReadError, ImageTooLargeError, UnsupportedImageError
 from lcmem.io.dicom_codecs import decoder_for
 from lcmem.io.dicom_frames import frame_dataset
-from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, monochrome_to_unit
+from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, file_windows, monochrome_to_unit
 from lcmem.io.dicom_quiet import values_unechoed
 from lcmem.io.reasons import describe_exception, describe_os_error
-from lcmem.io.types import DEFAULT_MAX_PIXELS, ImageMeta, LoadedImage
+from lcmem.io.types import DEFAULT_MAX_PIXELS, FileWindow, ImageMeta, LoadedImage
 
 logger = logging.getLogger(__name__)
 
@@ -290,9 +290,18 @@ def _to_loaded(
         patient_id=attribute_text(ds, "PatientID"),
         window=(float(unit.window.center), float(unit.window.width)),
         window_source=unit.window.source,
+        alternative_windows=_alternative_windows(view) if mode == "L" else (),
         extra={**pixels.extra, **unit.notes},
     )
     return LoadedImage(pixels=unit.pixels, meta=meta)
+
+
+def _alternative_windows(view: Dataset) -> tuple[FileWindow, ...]:
+    """The file's windows except the one it is shown with by default (its first pair, unless a VOI LUT
+    Sequence takes precedence or that pair is invalid)."""
+    windows = file_windows(view)
+    default_is_first = not view.get("VOILUTSequence") and bool(windows) and windows[0].number == 1
+    return windows[1:] if default_is_first else windows
 
 
 def _frame_to_unit(

@@ -27,6 +27,8 @@ from pydicom.pixels import (
     convert_color_space,
 )
 
+from lcmem.io.types import FileWindow
+
 logger = logging.getLogger(__name__)
 
 VOI_FUNCTIONS = frozenset({"LINEAR", "LINEAR_EXACT", "SIGMOID"})
@@ -90,6 +92,30 @@ def window_from_dataset(ds: Dataset) -> VoiWindow | None:
     if center is None or width is None:
         raise ValueError("Window Center and Window Width must both be present")
     return validate_window(VoiWindow(center, width, voi_function(ds), "window"))
+
+
+def file_windows(ds: Dataset) -> tuple[FileWindow, ...]:
+    """Every valid Window Center/Width pair of the file (PS3.3 C.11.2.1.2: the values are paired by position),
+    with its Window Center & Width Explanation; invalid or unpaired values are left out."""
+    centers, widths = _values(ds.get("WindowCenter")), _values(ds.get("WindowWidth"))
+    names = _values(ds.get("WindowCenterWidthExplanation"))
+    function = voi_function(ds)
+    windows = []
+    for number, (center, width) in enumerate(zip(centers, widths, strict=False), start=1):
+        try:
+            validate_window(VoiWindow(float(center), float(width), function))
+        except (TypeError, ValueError):
+            continue
+        name = str(names[number - 1]).strip() if number <= len(names) else ""
+        windows.append(FileWindow(float(center), float(width), name, number))
+    return tuple(windows)
+
+
+def _values(value: object) -> list[object]:
+    """A possibly multi-valued attribute value as a list (empty when absent)."""
+    if value is None or value == "":
+        return []
+    return list(value) if isinstance(value, (list, tuple, MultiValue)) else [value]
 
 
 def voi_function(ds: Dataset) -> str:

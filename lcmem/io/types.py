@@ -11,6 +11,20 @@ DEFAULT_MAX_PIXELS = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class FileWindow:
+    """One Window Center/Width pair of a DICOM file (these attributes may hold several), with its explanation.
+
+    ``number`` counts from 1 in the file's order; ``explanation`` is the matching Window Center & Width
+    Explanation (0028,1055) value, ``""`` when the file gives none.
+    """
+
+    center: float
+    width: float
+    explanation: str
+    number: int
+
+
+@dataclass(frozen=True)
 class ImageMeta:
     """What the loader knows about one image (one frame of a multi-frame DICOM).
 
@@ -22,6 +36,8 @@ class ImageMeta:
     (Window Center/Width), ``"override"`` (the caller's ``window=`` argument), ``"percentile"`` (0.5-99.5 %
     fallback), ``"range"`` (the stored bit range: colour images and flat frames) or ``None``.
     ``frame`` is the frame index of a DICOM item, ``None`` for other formats unless a frame was asked for.
+    ``alternative_windows`` are the file's other valid Window Center/Width pairs (a monochrome DICOM's values
+    beyond the one it is shown with by default), which a viewer can offer as presets.
     ``extra`` holds notes such as ``transfer_syntax``, ``voi_fallback`` (why the file's VOI was not used)
     or ``scaling`` (min/max scaling of wide raster data).
     """
@@ -41,6 +57,7 @@ class ImageMeta:
     patient_id: str | None = None
     window: tuple[float, float] | None = None
     window_source: str | None = None
+    alternative_windows: tuple[FileWindow, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -22,7 +22,7 @@ from pydicom.uid import (
 
 import lcmem.io.dicom_codecs as dicom_codecs
 from lcmem.errors import ImageReadError, ImageTooLargeError, UnsupportedImageError
-from lcmem.io import count_frames, dicom_decoders, iter_frames, load_image
+from lcmem.io import FileWindow, count_frames, dicom_decoders, iter_frames, load_image
 
 WriteDicom = Callable[..., Path]
 CT_ATTRS = {
@@ -353,3 +353,45 @@ def test_text_named_dcm_is_not_dicom(tmp_path: Path) -> None:
         list(iter_frames(path))
     with pytest.raises(UnsupportedImageError, match="not a DICOM file"):
         count_frames(path)
+
+
+def test_a_files_other_windows_are_offered_with_their_explanations(write_dicom: WriteDicom) -> None:
+    attrs = {
+        **CT_ATTRS,
+        "WindowCenter": [40, 400, -600],
+        "WindowWidth": [400, 2000, 1500],
+        "WindowCenterWidthExplanation": ["SOFT", "BONE", "LUNG"],
+    }
+    loaded = load_image(write_dicom("three.dcm", CT_STORED, attrs=attrs))
+    assert loaded.meta.window == (40.0, 400.0)
+    assert loaded.meta.alternative_windows == (
+        FileWindow(400.0, 2000.0, "BONE", 2),
+        FileWindow(-600.0, 1500.0, "LUNG", 3),
+    )
+    second = load_image(loaded.meta.path, window=(400.0, 2000.0))
+    assert (
+        second.meta.window_source == "override" and second.meta.alternative_windows == loaded.meta.alternative_windows
+    )
+
+
+def test_invalid_window_pairs_are_not_offered_and_a_broken_first_pair_is_an_alternative_no_more(
+    write_dicom: WriteDicom,
+) -> None:
+    attrs = {**CT_ATTRS, "WindowCenter": [40, 400, 50], "WindowWidth": [0, 2000, 350]}
+    loaded = load_image(write_dicom("bad_first.dcm", CT_STORED, attrs=attrs))
+    assert loaded.meta.window_source == "percentile"
+    assert [w.number for w in loaded.meta.alternative_windows] == [2, 3]
+    assert [w.explanation for w in loaded.meta.alternative_windows] == ["", ""]
+    single = load_image(write_dicom("one.dcm", CT_STORED, attrs=CT_ATTRS))
+    assert single.meta.alternative_windows == ()
+
+
+def test_with_a_voi_lut_sequence_every_window_pair_is_an_alternative(write_dicom: WriteDicom) -> None:
+    item = Dataset()
+    item.LUTDescriptor = [256, 0, 8]
+    item.add_new(0x00283006, "US", list(range(256)))
+    stored = np.array([[0, 255], [51, 10]], dtype=np.uint8)
+    attrs = {"WindowCenter": [128, 60], "WindowWidth": [256, 100], "VOILUTSequence": [item]}
+    loaded = load_image(write_dicom("lut2.dcm", stored, attrs=attrs))
+    assert loaded.meta.window_source == "voi_lut_sequence"
+    assert [(w.center, w.width, w.number) for w in loaded.meta.alternative_windows] == [(128, 256, 1), (60, 100, 2)]
