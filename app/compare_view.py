@@ -76,6 +76,7 @@ class CompareView(QWidget):
         self.flicker = False
         self.difference = False
         self.loupe = False
+        self.scores_hidden = False
         self.windows: dict[str, tuple[float, float] | None] = {REAL: None, SYNTHETIC: None}
         self.preset_names: dict[str, str | None] = {REAL: None, SYNTHETIC: None}
         self.file_choice = {REAL: 0, SYNTHETIC: 0}
@@ -176,6 +177,11 @@ class CompareView(QWidget):
         if following is not None:
             for slot in SLOTS:
                 self.loader.prefetch(self._key(slot, following))
+
+    def set_scores_hidden(self, hidden: bool) -> None:
+        """Show the candidate strip without scores (blind review) or with them."""
+        self.scores_hidden = hidden
+        self._refresh_strip()
 
     def set_verdict(self, verdict: str) -> None:
         """Replace the score line (after a decision or a new threshold)."""
@@ -394,8 +400,10 @@ class CompareView(QWidget):
         self.strip.clear()
         self._strip_rows = synthetic_candidates(self.project, self.pair) if self.project and self.pair else []
         for row in self._strip_rows:
-            item = QListWidgetItem(f"#{row.rank}  {row.score:.3f}")
-            item.setToolTip(f"{Path(row.real_path).name}\nrank {row.rank}, score {row.score:.4f}")
+            hidden = self.scores_hidden
+            item = QListWidgetItem(f"#{row.rank}" + ("" if hidden else f"  {row.score:.3f}"))
+            tip = f"{Path(row.real_path).name}\nrank {row.rank}" + ("" if hidden else f", score {row.score:.4f}")
+            item.setToolTip(tip)
             item.setSizeHint(QSize(STRIP_ICON + 16, STRIP_ICON + 36))
             if self.pair is not None and row.candidate_id == self.pair.candidate_id:
                 item.setBackground(QColor(255, 170, 120, 90))

@@ -41,7 +41,7 @@ from app.keys import Action, Keymap
 from app.new_project_dialog import NewProjectDialog
 from app.review_view import ReviewView
 from app.scan_dialog import ScanDialog
-from app.settings import KEYMAP, LAST_FOLDER, REVIEWER, WINDOW_GEOMETRY, AppSettings, app_data_dir
+from app.settings import HIDE_SCORES, KEYMAP, LAST_FOLDER, REVIEWER, WINDOW_GEOMETRY, AppSettings, app_data_dir
 from app.sources_panel import SourcesPanel
 from app.start_page import StartPage
 from app.thumbnails import ThumbnailProvider
@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._build_menus()
         self.apply_keymap(Keymap.from_text(settings.get(KEYMAP), self.menu_shortcuts()))
+        self.set_scores_hidden(settings.get(HIDE_SCORES))
         self._connect()
         self.setWindowTitle("LCMem Review")
         self.setWindowIcon(app_icon())
@@ -161,6 +162,12 @@ class MainWindow(QMainWindow):
         for item, text, action in self._keyed_actions:
             item.setText(f"{text}\t{keymap.label_of(action)}")
 
+    def set_scores_hidden(self, hidden: bool) -> None:
+        """Blind review on or off: the review screen hides every score and records decisions as blind."""
+        self.hide_scores_action.setChecked(hidden)
+        self.review.set_scores_hidden(hidden)
+        self.settings.set(HIDE_SCORES, hidden)
+
     def choose_keys(self) -> None:
         """Let the reviewer change the review keys; kept in the settings on OK."""
         dialog = KeymapDialog(self.review.keymap, self.menu_shortcuts(), self)
@@ -209,6 +216,10 @@ class MainWindow(QMainWindow):
                 )
             )
         self._keyed_action("&Help", "Review &keys", Action.HELP)
+        self.hide_scores_action = self._action(
+            "&View", "&Hide scores while deciding (blind review)", lambda on: self.set_scores_hidden(on)
+        )
+        self.hide_scores_action.setCheckable(True)
         self._action("&Help", "&About LCMem Review", self.show_about)
 
     def _connect(self) -> None:

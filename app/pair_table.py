@@ -76,6 +76,7 @@ class PairTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.queue: ReviewQueue | None = None
         self.threshold = threshold
+        self.scores_hidden = False
         self._thumbnails = thumbnails
         self._waiting: dict[ThumbKey, set[int]] = {}
         self._scaled: OrderedDict[ThumbKey, QImage] = OrderedDict()
@@ -94,6 +95,12 @@ class PairTableModel(QAbstractTableModel):
         self.threshold = threshold
         if self.rowCount():
             self.dataChanged.emit(self.index(0, SCORE), self.index(self.rowCount() - 1, SCORE))
+
+    def set_scores_hidden(self, hidden: bool) -> None:
+        """Leave the score out of the tooltips (blind review; the view hides the score column)."""
+        self.scores_hidden = hidden
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1))
 
     def row_changed(self, row: int) -> None:
         """Repaint one row (after a decision or an undo)."""
@@ -143,7 +150,8 @@ class PairTableModel(QAbstractTableModel):
             font.setBold(True)
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"synthetic: {row.synthetic_path}\nreal: {row.real_path}\nscore {row.score:.4f}, rank {row.rank}"
+            score = "" if self.scores_hidden else f"score {row.score:.4f}, "
+            return f"synthetic: {row.synthetic_path}\nreal: {row.real_path}\n{score}rank {row.rank}"
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (SCORE, RANK):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -111,6 +111,7 @@ class ReviewView(QWidget):
         self.count = QLabel()
         self.keys_dialog = KeysDialog(self)
         self.keymap = Keymap()
+        self.scores_hidden = False
         self.buttons: dict[Action, QPushButton] = {}
         self._moving = False
         self._changes: list[tuple[str, str]] = []
@@ -206,6 +207,8 @@ class ReviewView(QWidget):
         """Show ``queue`` (``None``: no project), from its first pair."""
         self.queue = queue
         self._changes = []
+        if queue is not None:
+            queue.scores_hidden = self.scores_hidden
         self.compare.set_project(queue.project if queue else None)
         read_only = queue is None or queue.project.read_only
         for action in (Action.ACCEPT, Action.REJECT, Action.UNSURE, Action.UNDO):
@@ -263,6 +266,22 @@ class ReviewView(QWidget):
         self.model.set_threshold(threshold)
         self.compare.set_verdict(self._verdict(self.queue.current if self.queue else None))
 
+    def set_scores_hidden(self, hidden: bool) -> None:
+        """Blind review: hide every score (column, tooltips, score line, candidate strip, score filter) and
+        record each decision as made with the score hidden; or show them again."""
+        self.scores_hidden = hidden
+        if self.queue is not None:
+            self.queue.scores_hidden = hidden
+        self.table.setColumnHidden(SCORE, hidden)
+        self.model.set_scores_hidden(hidden)
+        self.compare.set_scores_hidden(hidden)
+        if hidden and self.use_min_score.isChecked():
+            self.use_min_score.setChecked(False)
+        for widget in (self.use_min_score, self.min_score):
+            widget.setEnabled(not hidden)
+            widget.setToolTip("Scores are hidden (blind review)" if hidden else "")
+        self.compare.set_verdict(self._verdict(self.queue.current if self.queue else None))
+
     def _update_count(self) -> None:
         total = len(self.queue) if self.queue else 0
         self.count.setText(f"{total:,} pair{'s' if total != 1 else ''}")
@@ -294,6 +313,8 @@ class ReviewView(QWidget):
         decided = f"<b>{decision}</b>" + (f" by {row.reviewer}" if row.reviewer else "") if decision else "undecided"
         total = len(self.queue) if self.queue else 0
         position = f"pair {self.queue.index + 1:,} of {total:,}" if self.queue else ""
+        if self.scores_hidden:
+            return f"<b>Score hidden</b> (blind review) · Decision: {decided} · {position}"
         return (
             f"<b>Score {row.score:.3f}</b> (rank {row.rank} for this synthetic image) · {side} the threshold "
             f"{self.threshold:.3f} ({self.threshold_note}) · Decision: {decided} · {position}"

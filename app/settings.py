@@ -46,10 +46,22 @@ MODEL_FOLDER = Option("scan/model_folder", str, "")
 TOP_K = Option("scan/top_k", int, 20)
 LINK_VIEWS = Option("review/link_views", bool, True)
 KEYMAP = Option("review/keymap", str, "")
+HIDE_SCORES = Option("review/hide_scores", bool, False)
 WINDOW_GEOMETRY = Option("window/geometry", bytes, b"")
 VERSION = Option("settings/version", int, 0)
 
-OPTIONS = (REVIEWER, RECENT_PROJECTS, LAST_FOLDER, MODEL_FOLDER, TOP_K, LINK_VIEWS, KEYMAP, WINDOW_GEOMETRY, VERSION)
+OPTIONS = (
+    REVIEWER,
+    RECENT_PROJECTS,
+    LAST_FOLDER,
+    MODEL_FOLDER,
+    TOP_K,
+    LINK_VIEWS,
+    KEYMAP,
+    HIDE_SCORES,
+    WINDOW_GEOMETRY,
+    VERSION,
+)
 
 UPGRADES: dict[int, Callable[[QSettings], None]] = {}
 """``UPGRADES[n]`` turns a version-``n`` settings file into version ``n + 1``."""

@@ -34,6 +34,7 @@ BASE_COLUMNS = (
     "reviewer",
     "decided_at",
     "note",
+    "score_hidden",
     "synthetic_patient",
     "real_patient",
     "synthetic_sop_instance_uid",
@@ -78,6 +79,7 @@ def export_pairs(
     columns = BASE_COLUMNS + (RAW_ID_COLUMNS if include_patient_ids else ())
     details = _image_details(project)
     notes = _notes(project)
+    hidden = _hidden(project)
 
     def rows() -> Iterator[list[object]]:
         total = count_pairs(project)
@@ -103,6 +105,7 @@ def export_pairs(
                     row.reviewer or "",
                     row.decided_at or "",
                     notes.get(k, ""),
+                    hidden.get(k, ""),
                     row.synthetic_patient or "",
                     row.real_patient or "",
                     s.get("sop"),
@@ -148,6 +151,20 @@ def _image_details(project: Project) -> dict[tuple[str, int], dict[str, str | No
             }
             for r in conn.execute(query)
         }
+
+
+def _hidden(project: Project) -> dict[PairKey, str]:
+    """``"yes"`` / ``"no"`` per decided pair: whether its reviewer decided with the score hidden (absent when
+    the decision predates the record)."""
+    query = select(
+        decisions.c.synthetic_sha256,
+        decisions.c.synthetic_frame,
+        decisions.c.real_sha256,
+        decisions.c.real_frame,
+        decisions.c.score_hidden,
+    ).where(decisions.c.score_hidden.is_not(None))
+    with project.connect() as conn:
+        return {PairKey(r[0], r[1], r[2], r[3]): "yes" if r[4] else "no" for r in conn.execute(query)}
 
 
 def _notes(project: Project) -> dict[PairKey, str]:

@@ -31,6 +31,8 @@ class ReviewQueue:
         reviewer: the name stored with each decision.
         pair_filter: which pairs, in which order.
         model_checksum: recorded with each decision.
+
+    ``scores_hidden`` is recorded with each decision: set it while the screen hides the scores (blind review).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class ReviewQueue:
         self.model_checksum = model_checksum
         self.rows = PairPages(project, self.pair_filter)
         self.index = 0
+        self.scores_hidden = False
         self._undo: list[_UndoStep] = []
 
     def reload(self, pair_filter: PairFilter | None = None) -> None:
@@ -89,7 +92,13 @@ class ReviewQueue:
         if decision not in DECISIONS:
             raise ProjectError(f"decision must be one of {DECISIONS}, not {decision!r}")
         self.project.set_decision(
-            row.key, decision, self.reviewer, note=note, score=row.score, model_checksum=self.model_checksum
+            row.key,
+            decision,
+            self.reviewer,
+            note=note,
+            score=row.score,
+            model_checksum=self.model_checksum,
+            score_hidden=self.scores_hidden,
         )
         self._undo.append(_UndoStep(row, row.decision, row.reviewer))
         self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
@@ -111,7 +120,12 @@ class ReviewQueue:
         step = self._undo.pop()
         row = step.row
         self.project.set_decision(
-            row.key, step.previous or CLEARED, self.reviewer, score=row.score, model_checksum=self.model_checksum
+            row.key,
+            step.previous or CLEARED,
+            self.reviewer,
+            score=row.score,
+            model_checksum=self.model_checksum,
+            score_hidden=self.scores_hidden,
         )
         index = self.rows.index_of(row.candidate_id)
         if index is None:

@@ -19,7 +19,7 @@ from lcmem.store.schema import meta, metadata
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _add_null_scores(connection: Connection) -> None:
@@ -41,7 +41,13 @@ def _add_model_threshold(connection: Connection) -> None:
     connection.exec_driver_sql("ALTER TABLE scans ADD COLUMN model_threshold FLOAT")
 
 
-STEPS: dict[int, Callable[[Connection], None]] = {1: _add_null_scores, 2: _add_model_threshold}
+def _add_score_hidden(connection: Connection) -> None:
+    """3 → 4: ``score_hidden`` on ``decisions`` and ``decision_log`` (NULL: decided before it was recorded)."""
+    for table in ("decisions", "decision_log"):
+        connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN score_hidden BOOLEAN")
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {1: _add_null_scores, 2: _add_model_threshold, 3: _add_score_hidden}
 """``STEPS[n]`` upgrades a version-``n`` project to ``n + 1``."""
 
 

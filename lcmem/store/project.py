@@ -282,10 +282,12 @@ class Project:
         note: str = "",
         score: float | None = None,
         model_checksum: str | None = None,
+        score_hidden: bool = False,
     ) -> Decision | None:
         """Record a decision on a pair (or withdraw it with ``"cleared"``); durable when this returns.
 
         The decision is appended to the log and becomes the pair's current decision, in one transaction.
+        ``score_hidden`` records that the reviewer decided without seeing the score (blind review).
 
         Returns:
             The current decision, or ``None`` after ``"cleared"``.
@@ -312,6 +314,7 @@ class Project:
             "note": note,
             "score": score,
             "model_checksum": model_checksum,
+            "score_hidden": score_hidden,
         }
         with self.transaction() as conn:
             log_id = conn.execute(insert(decision_log).values(**entry)).inserted_primary_key[0]
@@ -319,12 +322,9 @@ class Project:
                 conn.execute(decisions.delete().where(*pair_condition(decisions, key)))
                 return None
             statement = sqlite_insert(decisions).values(**entry, log_id=log_id)
-            update = {
-                k: statement.excluded[k]
-                for k in ("decision", "reviewer", "decided_at", "note", "score", "model_checksum", "log_id")
-            }
+            update = {k: statement.excluded[k] for k in (*entry, "log_id") if k not in pair}
             conn.execute(statement.on_conflict_do_update(index_elements=list(pair), set_=update))
-        return Decision(key, decision, reviewer, when, note, score)
+        return Decision(key, decision, reviewer, when, note, score, score_hidden)
 
     def decision(self, key: PairKey) -> Decision | None:
         """The current decision on a pair, if any."""
@@ -333,7 +333,7 @@ class Project:
             row = conn.execute(query).first()
         if row is None:
             return None
-        return Decision(key, row.decision, row.reviewer, row.decided_at, row.note, row.score)
+        return Decision(key, row.decision, row.reviewer, row.decided_at, row.note, row.score, row.score_hidden)
 
     def decisions(self) -> list[Decision]:
         """Every current decision, in the order they were made."""
@@ -347,6 +347,7 @@ class Project:
                 r.decided_at,
                 r.note,
                 r.score,
+                r.score_hidden,
             )
             for r in rows
         ]

@@ -8,6 +8,7 @@ decision of every pair and is rewritten in the same transaction as each log entr
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -114,9 +115,10 @@ decisions = Table(
     Column("reviewer", String, nullable=False),
     Column("decided_at", String, nullable=False),
     Column("note", Text, nullable=False),
-    Column("score", Float),  # the score shown when the decision was made
+    Column("score", Float),  # the pair's score when the decision was made
     Column("model_checksum", String),
     Column("log_id", Integer, nullable=False),
+    Column("score_hidden", Boolean),  # the reviewer decided without seeing the score (schema 4; NULL before)
 )
 
 decision_log = Table(
@@ -133,6 +135,7 @@ decision_log = Table(
     Column("note", Text, nullable=False),
     Column("score", Float),
     Column("model_checksum", String),
+    Column("score_hidden", Boolean),
     Index("ix_log_pair", "synthetic_sha256", "synthetic_frame", "real_sha256", "real_frame"),
 )
 

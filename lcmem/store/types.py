@@ -30,7 +30,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Decision:
-    """A reviewer's current decision on a pair, with who, when, and the score they saw."""
+    """A reviewer's current decision on a pair, with who, when, the pair's score then, and whether the
+    reviewer decided with the score hidden (``None``: not recorded, a decision older than schema 4)."""
 
     key: PairKey
     decision: str
@@ -38,6 +39,7 @@ class Decision:
     decided_at: str
     note: str = ""
     score: float | None = None
+    score_hidden: bool | None = None
 
 
 @dataclass(frozen=True)

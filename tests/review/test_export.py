@@ -25,7 +25,7 @@ def test_flagged_rows_follow_decisions_and_threshold(scanned_project: Project, t
     above = [r for r in rows if r.score >= threshold]
     scanned_project.set_decision(above[0].key, "reject", "ana")
     below = [r for r in rows if r.score < threshold]
-    scanned_project.set_decision(below[0].key, "accept", "ana", note='=HYPERLINK("x")')
+    scanned_project.set_decision(below[0].key, "accept", "ana", note='=HYPERLINK("x")', score_hidden=True)
     count = export_pairs(scanned_project, tmp_path / "flagged.csv", card, "m")
     exported = read(tmp_path / "flagged.csv")
     assert count == len(exported) == len(above) - 1 + 1
@@ -37,6 +37,10 @@ def test_flagged_rows_follow_decisions_and_threshold(scanned_project: Project, t
     everything = export_pairs(scanned_project, tmp_path / "all.csv", None, "m", include_all=True)
     assert json.loads((tmp_path / "all.threshold.json").read_text())["rule"] == "default"
     assert everything == len(rows)
+    hidden = {(r["synthetic_sha256"], r["real_sha256"]): r["score_hidden"] for r in read(tmp_path / "all.csv")}
+    assert hidden[(below[0].key.synthetic_sha256, below[0].key.real_sha256)] == "yes"
+    assert hidden[(above[0].key.synthetic_sha256, above[0].key.real_sha256)] == "no"
+    assert set(hidden.values()) == {"yes", "no", ""}
 
 
 def test_patient_ids_only_on_request(scanned_project: Project, tmp_path: Path) -> None:

@@ -72,3 +72,22 @@ def test_undo_after_a_reload_restores_the_pair_that_was_decided(scanned_project:
     assert scanned_project.decision(decided.key) is None
     assert other.key == decided.key or scanned_project.decision(other.key) is None
     assert queue.current.candidate_id == decided.candidate_id and queue.current.decision is None
+
+
+def test_a_blind_decision_is_recorded_as_made_with_the_score_hidden(scanned_project: Project) -> None:
+    queue = ReviewQueue(scanned_project, "ana")
+    seen = queue.current.key
+    queue.decide("reject")
+    queue.scores_hidden = True
+    blind = queue.current.key
+    queue.decide("accept")
+    with Project.open(scanned_project.path, read_only=True) as reader:
+        hidden = {d.key: d.score_hidden for d in reader.decisions()}
+        scores = {d.key: d.score for d in reader.decisions()}
+    assert hidden == {seen: False, blind: True}
+    assert scores[blind] == queue.rows[1].score
+    queue.undo()
+    assert scanned_project.decision(blind) is None
+    with scanned_project.connect() as conn:
+        log = conn.exec_driver_sql("SELECT decision, score_hidden FROM decision_log ORDER BY id").all()
+    assert [tuple(r) for r in log] == [("reject", 0), ("accept", 1), ("cleared", 1)]

@@ -109,8 +109,8 @@ def _table_shape(path: Path, table: str) -> tuple[list, list, list]:
 
 
 def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A project file as lcmem wrote it at schema ``version`` (1: no null_scores; ≤ 2: no scans.model_threshold),
-    holding one rejected pair."""
+    """A project file as lcmem wrote it at schema ``version`` (1: no null_scores; ≤ 2: no scans.model_threshold;
+    ≤ 3: no score_hidden on decisions), holding one rejected pair."""
     old_schema = MetaData()
     for table in schema.metadata.sorted_tables:
         if table.name == "null_scores" and version < 2:
@@ -118,26 +118,42 @@ def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatc
         copy = table.to_metadata(old_schema)
         if table.name == "scans" and version < 3:
             copy._columns.remove(copy.c.model_threshold)
+        if table.name in ("decisions", "decision_log") and version < 4:
+            copy._columns.remove(copy.c.score_hidden)
     with monkeypatch.context() as old:
         old.setattr(migrations, "SCHEMA_VERSION", version)
         old.setattr(migrations, "STEPS", {})
         old.setattr(migrations, "metadata", old_schema)
-        with Project.create(path) as project:
-            project.set_decision(KEY, "reject", "ana", note="different patient", score=0.3)
+        Project.create(path).close()
+    with sqlite3.connect(path) as raw:
+        pair = (KEY.synthetic_sha256, KEY.synthetic_frame, KEY.real_sha256, KEY.real_frame)
+        entry = (*pair, "reject", "ana", "2026-01-01T00:00:00Z", "different patient", 0.3, None)
+        raw.execute(
+            "INSERT INTO decision_log (synthetic_sha256, synthetic_frame, real_sha256, real_frame, decision, "
+            "reviewer, decided_at, note, score, model_checksum) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            entry,
+        )
+        raw.execute(
+            "INSERT INTO decisions (synthetic_sha256, synthetic_frame, real_sha256, real_frame, decision, "
+            "reviewer, decided_at, note, score, model_checksum, log_id) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
+            entry,
+        )
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(version),)
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_an_older_project_is_upgraded_and_keeps_its_decisions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
     _create_old_project(tmp_path / "old.lcmem", version, monkeypatch)
     with sqlite3.connect(tmp_path / "old.lcmem") as raw:
         assert ("null_scores" in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]) == (version >= 2)
-        assert "model_threshold" not in [c[1] for c in raw.execute("PRAGMA table_info(scans)")]
+        assert ("model_threshold" in [c[1] for c in raw.execute("PRAGMA table_info(scans)")]) == (version >= 3)
+        assert "score_hidden" not in [c[1] for c in raw.execute("PRAGMA table_info(decisions)")]
     with Project.open(tmp_path / "old.lcmem") as project:
         assert project.decision(KEY).decision == "reject" and project.decision(KEY).note == "different patient"
+        assert project.decision(KEY).score_hidden is None
         assert project.scans() == []
     Project.create(tmp_path / "new.lcmem").close()
     with sqlite3.connect(tmp_path / "old.lcmem") as raw:
@@ -145,7 +161,7 @@ def test_an_older_project_is_upgraded_and_keeps_its_decisions(
         assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (current,)
         assert raw.execute("SELECT COUNT(*) FROM decision_log").fetchone() == (1,)
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    for table in ("null_scores", "scans"):
+    for table in ("null_scores", "scans", "decisions", "decision_log"):
         assert _table_shape(tmp_path / "old.lcmem", table) == _table_shape(tmp_path / "new.lcmem", table)
 
 
