@@ -282,12 +282,12 @@ class Project:
         note: str = "",
         score: float | None = None,
         model_checksum: str | None = None,
-        score_hidden: bool = False,
+        score_hidden: bool | None = None,
     ) -> Decision | None:
         """Record a decision on a pair (or withdraw it with ``"cleared"``); durable when this returns.
 
         The decision is appended to the log and becomes the pair's current decision, in one transaction.
-        ``score_hidden`` records that the reviewer decided without seeing the score (blind review).
+        ``score_hidden`` records whether the reviewer saw the score (``None``: not known, e.g. the CLI).
 
         Returns:
             The current decision, or ``None`` after ``"cleared"``.

@@ -23,7 +23,8 @@ def test_flagged_rows_follow_decisions_and_threshold(scanned_project: Project, t
     threshold = sorted(r.score for r in rows)[len(rows) // 2]
     card = ThresholdCard("m", "target_recall", 0.99, threshold, 10, 10, 0.8, 0.99, (0.7, 0.9), (0.9, 1.0), "now")
     above = [r for r in rows if r.score >= threshold]
-    scanned_project.set_decision(above[0].key, "reject", "ana")
+    scanned_project.set_decision(above[0].key, "reject", "ana", score_hidden=False)
+    scanned_project.set_decision(above[1].key, "unsure", "cli")
     below = [r for r in rows if r.score < threshold]
     scanned_project.set_decision(below[0].key, "accept", "ana", note='=HYPERLINK("x")', score_hidden=True)
     count = export_pairs(scanned_project, tmp_path / "flagged.csv", card, "m")
@@ -40,6 +41,7 @@ def test_flagged_rows_follow_decisions_and_threshold(scanned_project: Project, t
     hidden = {(r["synthetic_sha256"], r["real_sha256"]): r["score_hidden"] for r in read(tmp_path / "all.csv")}
     assert hidden[(below[0].key.synthetic_sha256, below[0].key.real_sha256)] == "yes"
     assert hidden[(above[0].key.synthetic_sha256, above[0].key.real_sha256)] == "no"
+    assert hidden[(above[1].key.synthetic_sha256, above[1].key.real_sha256)] == ""
     assert set(hidden.values()) == {"yes", "no", ""}
 
 
