@@ -1,4 +1,4 @@
-"""Settings ▸ Keyboard shortcuts: give any review action other keys, checked for clashes before they are kept."""
+"""Review ▸ Keyboard shortcuts…: give any review action other keys, checked for clashes before they are kept."""
 
 from __future__ import annotations
 

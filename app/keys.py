@@ -1,7 +1,7 @@
 """The keyboard map of the review screen: every action, its default keys, the reviewer's own keys, and the cheat sheet.
 
 Decisions and navigation follow ANCHORS §3.3 (A accept, R reject, S skip, U undo, ←/→); window presets are
-on 1-5 as in OHIF. Every action can be given other keys (Settings ▸ Keyboard shortcuts…, stored in the app's
+on 1-5 as in OHIF. Every action can be given other keys (Review ▸ Keyboard shortcuts…, stored in the app's
 settings); a key may do one thing only. Keys are written as Qt's portable text ("A", "Space", "Ctrl+Z", "F1").
 Menus show these keys but do not bind them, so a key never fires twice.
 """
@@ -102,8 +102,10 @@ _MODIFIER_KEYS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.K
 
 def _symbol(key: int) -> bool:
     """A printable key that is not a letter or digit: typing it may need Shift ("?" is Shift+/ on many layouts)."""
-    text = chr(key) if key < 0x110000 else ""
-    return key < 0x01000000 and text.isprintable() and not text.isalnum() and not text.isspace()
+    if key >= 0x110000:
+        return False
+    text = chr(key)
+    return text.isprintable() and not text.isalnum() and not text.isspace()
 
 
 def _combination_text(key: int, modifiers: Qt.KeyboardModifier) -> str | None:
