@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -37,8 +38,9 @@ from app.keys import PRESET_ACTIONS, Action, Keymap
 from app.pair_table import COLUMNS, DECISION_TEXT, SCORE, THUMB_SIZE, PairTableModel
 from app.thumbnails import ThumbnailProvider
 from lcmem.errors import ProjectError
+from lcmem.review.curves import null_fraction_below
 from lcmem.review.queue import ReviewQueue
-from lcmem.store.queries import PairFilter
+from lcmem.store.queries import PairFilter, real_null_scores
 from lcmem.store.types import PairRow
 
 logger = logging.getLogger(__name__)
@@ -112,6 +114,7 @@ class ReviewView(QWidget):
         self.keys_dialog = KeysDialog(self)
         self.keymap = Keymap()
         self.scores_hidden = False
+        self.null_scores = np.zeros(0)
         self.buttons: dict[Action, QPushButton] = {}
         self._moving = False
         self._changes: list[tuple[str, str]] = []
@@ -209,6 +212,7 @@ class ReviewView(QWidget):
         self._changes = []
         if queue is not None:
             queue.scores_hidden = self.scores_hidden
+        self.null_scores = np.array(real_null_scores(queue.project) if queue else [], dtype=np.float64)
         self.compare.set_project(queue.project if queue else None)
         read_only = queue is None or queue.project.read_only
         for action in (Action.ACCEPT, Action.REJECT, Action.UNSURE, Action.UNDO):
@@ -317,8 +321,18 @@ class ReviewView(QWidget):
             return f"<b>Score hidden</b> (blind review) · Decision: {decided} · {position}"
         return (
             f"<b>Score {row.score:.3f}</b> (rank {row.rank} for this synthetic image) · {side} the threshold "
-            f"{self.threshold:.3f} ({self.threshold_note}) · Decision: {decided} · {position}"
+            f"{self.threshold:.3f} ({self.threshold_note}){self._null_text(row.score)} · Decision: {decided} · "
+            f"{position}"
         )
+
+    def _null_text(self, score: float) -> str:
+        """Where the score lies among the scan's real→real nearest-other scores (ANCHORS §5)."""
+        fraction = null_fraction_below(self.null_scores, score)
+        if fraction is None:
+            return ""
+        if fraction == 1.0:
+            return f" · closer than any real image is to its nearest other real image ({self.null_scores.size:,})"
+        return f" · closer than {100 * fraction:.1f} % of real images are to their nearest other real image"
 
     def _row_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if self._moving or self.queue is None or not current.isValid():

@@ -2,6 +2,8 @@
 
 Flagged = accepted by a reviewer, or scoring at or above the card's threshold and not rejected. Patient ids
 are exported pseudonymised; the raw PatientID only when the caller explicitly asks for it.
+``null_fraction_below`` puts each score against the scan's real→real null scores: 0.999 means the pair is
+closer than 99.9 % of real images are to their nearest other real image (empty when the scan has none).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 
 from lcmem.csv_cells import write_csv_atomic
 from lcmem.review.calibrate import ThresholdCard, default_threshold
+from lcmem.review.curves import null_fraction_below
 from lcmem.store.project import Project
-from lcmem.store.queries import PairFilter, count_pairs, list_pairs
+from lcmem.store.queries import PairFilter, count_pairs, list_pairs, real_null_scores
 from lcmem.store.schema import decisions, images
 from lcmem.store.types import PairKey, PairRow
 
@@ -28,6 +32,7 @@ BASE_COLUMNS = (
     "synthetic_sha256",
     "real_sha256",
     "score",
+    "null_fraction_below",
     "rank",
     "flag",
     "decision",
@@ -80,6 +85,7 @@ def export_pairs(
     details = _image_details(project)
     notes = _notes(project)
     hidden = _hidden(project)
+    null = np.array(real_null_scores(project), dtype=np.float64)
 
     def rows() -> Iterator[list[object]]:
         total = count_pairs(project)
@@ -99,6 +105,7 @@ def export_pairs(
                     k.synthetic_sha256,
                     k.real_sha256,
                     f"{row.score:.6f}",
+                    _fraction_text(null_fraction_below(null, row.score)),
                     row.rank,
                     flag,
                     row.decision or "",
@@ -151,6 +158,10 @@ def _image_details(project: Project) -> dict[tuple[str, int], dict[str, str | No
             }
             for r in conn.execute(query)
         }
+
+
+def _fraction_text(fraction: float | None) -> str:
+    return "" if fraction is None else f"{fraction:.4f}"
 
 
 def _hidden(project: Project) -> dict[PairKey, str]:

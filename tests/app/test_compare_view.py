@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
@@ -17,7 +18,7 @@ from app.thumbnails import ThumbnailProvider
 from app.workers import TaskRunner
 from lcmem.review.queue import ReviewQueue
 from lcmem.store.project import Project
-from lcmem.store.queries import PairFilter, list_pairs
+from lcmem.store.queries import PairFilter, list_pairs, real_null_scores
 
 
 def _window_text(view: ReviewView, slot: str) -> str:
@@ -136,3 +137,20 @@ def test_a_real_image_not_reachable_from_here_is_named(qtbot, scanned: Project) 
         assert view.compare.canvases[REAL].message.startswith(f"Not reachable from this workstation:\n{real}")
     finally:
         away.rename(real)
+
+
+def test_the_score_line_places_the_score_among_real_to_real_nearest_scores(review: ReviewView) -> None:
+    null = np.array(real_null_scores(review.queue.project))
+    assert null.size
+
+    def expected(score: float) -> str:
+        fraction = float((null < score).mean())
+        if fraction == 1.0:
+            return "closer than any real image is to its nearest other real image"
+        return f"closer than {100 * fraction:.1f} % of real images are to their nearest other real image"
+
+    assert expected(review.queue.current.score) in review.compare.info.text()
+    review.apply_filter(PairFilter(sort="score", descending=False))
+    lowest = review.queue.current.score
+    assert expected(lowest) in review.compare.info.text()
+    assert expected(lowest) != expected(review.queue.rows.get(len(review.queue) - 1).score)

@@ -6,11 +6,13 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
 from lcmem.csv_cells import safe_cell
 from lcmem.review.calibrate import ThresholdCard
 from lcmem.review.export import export_pairs
 from lcmem.store.project import Project
-from lcmem.store.queries import list_pairs
+from lcmem.store.queries import list_pairs, real_null_scores
 
 
 def read(path: Path) -> list[dict[str, str]]:
@@ -63,3 +65,17 @@ def test_safe_cell_defuses_formulas_only() -> None:
     assert safe_cell('a,b"c\nd') == 'a,b"c\nd'
     assert safe_cell(-2) == -2
     assert safe_cell(None) == ""
+
+
+def test_each_row_is_placed_against_the_real_to_real_null_scores(scanned_project: Project, tmp_path: Path) -> None:
+    null = sorted(real_null_scores(scanned_project))
+    assert null, "the fixture scan records real→real null scores"
+    export_pairs(scanned_project, tmp_path / "all.csv", None, "m", include_all=True)
+    exported = read(tmp_path / "all.csv")
+    pairs = list_pairs(scanned_project)
+    assert len(exported) == len(pairs)
+    for row, pair in zip(exported, pairs, strict=True):
+        assert row["synthetic_sha256"] == pair.key.synthetic_sha256 and row["real_sha256"] == pair.key.real_sha256
+        below = sum(1 for s in null if s < pair.score)
+        assert float(row["null_fraction_below"]) == pytest.approx(below / len(null), abs=1e-4)
+    assert {row["null_fraction_below"] for row in exported} != {"1.0000"}
