@@ -17,7 +17,7 @@ IMAGE_PIXEL_GROUP = 0x0028
 
 FRAME_MACROS = {
     "PixelValueTransformationSequence": ("RescaleSlope", "RescaleIntercept", "RescaleType"),
-    "FrameVOILUTSequence": ("WindowCenter", "WindowWidth", "VOILUTFunction"),
+    "FrameVOILUTSequence": ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation", "VOILUTFunction"),
 }
 """Functional group macros (PS3.3 C.7.6.16.2.9 and C.7.6.16.2.10) and the attributes taken from them."""
 

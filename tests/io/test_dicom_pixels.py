@@ -16,11 +16,13 @@ from lcmem.io.dicom_pixels import (
     apply_voi_lut_sequence,
     apply_window,
     color_to_unit,
+    file_windows,
     monochrome_to_unit,
     percentile_window,
     range_window,
     window_from_dataset,
 )
+from lcmem.io.types import FileWindow
 
 NewDataset = Callable[..., Dataset]
 
@@ -266,8 +268,9 @@ def test_frame_dataset_applies_functional_groups(new_dataset: NewDataset) -> Non
     ds.SharedFunctionalGroupsSequence = [shared]
     second = Dataset()
     second_voi = Dataset()
-    second_voi.WindowCenter = 600
-    second_voi.WindowWidth = 1200
+    second_voi.WindowCenter = [600, 40]
+    second_voi.WindowWidth = [1200, 400]
+    second_voi.WindowCenterWidthExplanation = ["LUNG", "SOFT"]
     second.FrameVOILUTSequence = [second_voi]
     ds.PerFrameFunctionalGroupsSequence = [Dataset(), second]
 
@@ -275,9 +278,11 @@ def test_frame_dataset_applies_functional_groups(new_dataset: NewDataset) -> Non
     assert (first_view.RescaleIntercept, first_view.WindowCenter) == (-1024, 40)
     assert (second_view.RescaleIntercept, second_view.WindowCenter, second_view.WindowWidth) == (
         -1024,
-        600,
-        1200,
+        [600, 40],
+        [1200, 400],
     )
+    assert file_windows(first_view) == (FileWindow(40.0, 400.0, "", 1),)
+    assert file_windows(second_view) == (FileWindow(600.0, 1200.0, "LUNG", 1), FileWindow(40.0, 400.0, "SOFT", 2))
     assert first_view.Rows == 2
     assert "RescaleIntercept" not in ds  # the dataset itself is untouched
     assert "WindowCenter" not in ds
