@@ -82,7 +82,7 @@ class KeymapDialog(QDialog):
         for binding in DEFAULT_KEYMAP:
             self.set_keys(binding.action, ", ".join(binding.keys))
 
-    def _check(self) -> None:
+    def _check(self) -> bool:
         try:
             changes = {action: tuple(k.toString(PORTABLE) for k in _combinations(editor.keySequence()))
                        for action, editor in self.editors.items()}  # fmt: skip
@@ -90,9 +90,15 @@ class KeymapDialog(QDialog):
         except KeymapError as error:
             self.problem.setText(str(error))
             self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
-            return
+            return False
         self.problem.clear()
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+        return True
+
+    def accept(self) -> None:
+        """Keep the keys only if they are valid as the editors show them now (a key still being recorded too)."""
+        if self._check():
+            super().accept()
 
     def keymap(self) -> Keymap:
         """The keys as the dialog shows them (valid whenever OK is enabled)."""

@@ -145,3 +145,22 @@ def test_the_window_uses_the_stored_keys_in_menus_and_on_the_review_screen(
     assert Keymap.from_text(settings.get(KEYMAP)).keys(Action.ACCEPT) == ("Y",)
     assert "Reject: not a match\tN" in [a.text() for m in window._menus.values() for a in m.actions()]
     window.close_project()
+
+
+def test_keys_pressed_in_the_dialog_are_checked_even_before_recording_ends(qtbot) -> None:
+    dialog = KeymapDialog(Keymap(), {})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    editor = dialog.editors[Action.HELP]
+    editor.clear()
+    editor.setFocus()
+    qtbot.keyClick(editor, K.Key_Question, M.ShiftModifier)
+    qtbot.keyClick(editor, K.Key_Space)
+    dialog.accept()
+    assert dialog.isVisible() and "Space is bound to both" in dialog.problem.text()
+    editor.clear()
+    qtbot.keyClick(editor, K.Key_Question, M.ShiftModifier)
+    qtbot.keyClick(editor, K.Key_H)
+    dialog.accept()
+    assert not dialog.isVisible() and dialog.result() == KeymapDialog.DialogCode.Accepted
+    assert dialog.keymap().keys(Action.HELP) == ("?", "H")
