@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from lcmem.errors import ProjectError
-from lcmem.store.migrations import migrate, read_version
+from lcmem.store.migrations import SCHEMA_VERSION, migrate, read_version
 from lcmem.store.pseudonym import new_secret
 from lcmem.store.schema import decision_log, decisions, meta, scans, sources
 from lcmem.store.types import CLEARED, DECISIONS, Decision, PairKey, ScanRecord, Source
@@ -89,6 +89,24 @@ def _storable_path(path: str | Path) -> str:
         shown = os.fsencode(resolved).decode("utf-8", "backslashreplace")
         raise ProjectError(f"{shown}: the name is not valid UTF-8 (shown with \\x escapes); rename it") from None
     return resolved
+
+
+def _check_readable_version(conn: Connection, target: Path) -> None:
+    """A read-only open cannot upgrade: refuse a file of another schema version with what to do."""
+    version = read_version(conn)
+    if version is None:
+        raise ProjectError(f"{target}: not an LCMem Review project")
+    if version > SCHEMA_VERSION:
+        raise ProjectError(
+            f"{target}: made by a newer lcmem (schema {version}; this one reads up to {SCHEMA_VERSION}). "
+            "Open it with the newer version."
+        )
+    if version < SCHEMA_VERSION:
+        raise ProjectError(
+            f"{target}: made by an older lcmem (schema {version}) and opened read-only, so it cannot be upgraded "
+            f"to schema {SCHEMA_VERSION}. Open it once for writing (copy it somewhere writable if this place is "
+            "read-only); its decisions are kept."
+        )
 
 
 def _needs_immutable(target: Path) -> bool:
@@ -188,8 +206,7 @@ class Project:
             engine = _engine(target, read_only, immutable=read_only and _needs_immutable(target))
             with engine.begin() as conn:
                 if read_only:
-                    if read_version(conn) is None:
-                        raise ProjectError(f"{target}: not an LCMem Review project")
+                    _check_readable_version(conn, target)
                 elif not create and read_version(conn) is None:
                     raise ProjectError(f"{target}: not an LCMem Review project")
                 else:

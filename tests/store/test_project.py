@@ -190,3 +190,20 @@ def test_source_folder_name_must_be_utf8(tmp_path: Path) -> None:
     with pytest.raises(ProjectError, match="not valid UTF-8"):
         Project.create(tmp_path / "p.lcmem", [folder])
     assert not (tmp_path / "p.lcmem").exists()
+
+
+def test_an_older_project_opened_read_only_says_to_open_it_for_writing_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.lcmem"
+    _create_old_project(path, 3, monkeypatch)
+    with pytest.raises(ProjectError, match=r"schema 3.*Open it once for writing"):
+        Project.open(path, read_only=True)
+    with Project.open(path):
+        pass
+    with Project.open(path, read_only=True) as reader:
+        assert reader.decision(KEY).decision == "reject"
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"UPDATE meta SET value='{migrations.SCHEMA_VERSION + 1}' WHERE key='schema_version'")
+    with pytest.raises(ProjectError, match="newer lcmem"):
+        Project.open(path, read_only=True)
