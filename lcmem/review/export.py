@@ -165,8 +165,8 @@ def _fraction_text(fraction: float | None) -> str:
 
 
 def _hidden(project: Project) -> dict[PairKey, str]:
-    """``"yes"`` / ``"no"`` per decided pair: whether its reviewer decided with the score hidden (absent when
-    the decision predates the record)."""
+    """``"yes"`` / ``"no"`` per decided pair: whether its reviewer decided with the score hidden (absent where
+    that is not known: decisions older than schema 4, or made outside the review screen)."""
     query = select(
         decisions.c.synthetic_sha256,
         decisions.c.synthetic_frame,

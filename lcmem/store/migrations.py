@@ -42,7 +42,7 @@ def _add_model_threshold(connection: Connection) -> None:
 
 
 def _add_score_hidden(connection: Connection) -> None:
-    """3 → 4: ``score_hidden`` on ``decisions`` and ``decision_log`` (NULL: decided before it was recorded)."""
+    """3 → 4: ``score_hidden`` on ``decisions`` and ``decision_log`` (NULL for the decisions already there)."""
     for table in ("decisions", "decision_log"):
         connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN score_hidden BOOLEAN")
 

@@ -31,7 +31,7 @@ class Source:
 @dataclass(frozen=True)
 class Decision:
     """A reviewer's current decision on a pair, with who, when, the pair's score then, and whether the
-    reviewer decided with the score hidden (``None``: not recorded, a decision older than schema 4)."""
+    reviewer decided with the score hidden (``None``: not known, e.g. older than schema 4 or from the CLI)."""
 
     key: PairKey
     decision: str
