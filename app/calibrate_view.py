@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.plots import CurvePlot, HistogramPlot
 from lcmem.errors import ProjectError
+from lcmem.review.audit import audit_estimate, describe_audit
 from lcmem.review.calibrate import (
     LCMEM_DEFAULT,
     MIN_LABELS_PER_CLASS,
@@ -97,6 +98,7 @@ class CalibrateView(QWidget):
         self.null_scores = np.zeros(0)
         self.null: NullLine | None = None
         self.summary = QLabel()
+        self.audit = QLabel()
         self.labels = QLabel()
         self.histogram = HistogramPlot()
         self.roc = CurvePlot("ROC", "false-positive rate", "true-positive rate (recall)", diagonal=True)
@@ -109,7 +111,7 @@ class CalibrateView(QWidget):
         self._build()
 
     def _build(self) -> None:
-        for label in (self.summary, self.labels, self.preview):
+        for label in (self.summary, self.labels, self.audit, self.preview):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
         plots = QHBoxLayout()
@@ -136,6 +138,7 @@ class CalibrateView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.labels)
+        layout.addWidget(self.audit)
         layout.addLayout(plots, 1)
         layout.addWidget(picker)
 
@@ -166,6 +169,8 @@ class CalibrateView(QWidget):
             f"Labels on the current scan: <b>{n_accepted}</b> memorized (accepted) · <b>{n_rejected}</b> not a "
             f"match (rejected) · {unsure} unsure (not used){need}"
         )
+        threshold, _ = threshold_in_use(self.card, self.default)
+        self.audit.setText(describe_audit(audit_estimate(project, threshold)) if project is not None else "")
         self.null_scores = np.array(real_null_scores(project) if project is not None else [], dtype=np.float64)
         self.null = null_line(self.null_scores)
         threshold, _ = threshold_in_use(self.card, self.default)

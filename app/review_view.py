@@ -52,7 +52,10 @@ STATUS_CHOICES = (
     ("Rejected (not a match)", "reject"),
     ("Unsure", "unsure"),
     ("Decided", "decided"),
+    ("Audit sample (below threshold)", "audit"),
 )
+"""The "Show" choices; the audit sample is the pairs below the threshold in a fixed random order
+(:mod:`lcmem.review.audit`)."""
 
 
 BUTTONS = {
@@ -228,6 +231,10 @@ class ReviewView(QWidget):
         sort, descending = ("score", True)
         if self.queue is not None:
             sort, descending = self.queue.pair_filter.sort, self.queue.pair_filter.descending
+        if self.status.currentData() == "audit":
+            return PairFilter(text=self.search.text().strip(), sort="audit", max_score=self.threshold)
+        if sort == "audit":
+            sort, descending = ("score", True)
         return PairFilter(
             status=self.status.currentData(),
             min_score=self.min_score.value() if self.use_min_score.isChecked() else None,

@@ -20,7 +20,8 @@ from lcmem.errors import BundleError, ProjectError
 from lcmem.index.prebuilt import read_index_manifest
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
-from lcmem.review.calibrate import calibrate_project, latest_card
+from lcmem.review.audit import audit_estimate, describe_audit
+from lcmem.review.calibrate import calibrate_project, default_threshold, latest_card
 from lcmem.review.curves import null_line
 from lcmem.review.export import export_pairs
 from lcmem.runtime import configure_threads, resolve_device
@@ -96,7 +97,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(run=run_export)
 
     status = commands.add_parser(
-        "status", help="print counts, the current scan, the threshold and the real→real null line as JSON"
+        "status",
+        help="print counts, the current scan, the threshold, the real→real null line and the audit below the "
+        "threshold as JSON",
     )
     status.add_argument("project", type=Path)
     status.set_defaults(run=run_status)
@@ -200,6 +203,9 @@ def run_status(args: argparse.Namespace) -> int:
         scans = project.scans()
         card = latest_card(project)
         line = null_line(np.array(real_null_scores(project)))
+        done = [s for s in scans if s.status == "done"]
+        checksum = done[-1].model_checksum if done else None
+        audit = audit_estimate(project, card.threshold if card else default_threshold(project, checksum).value)
         status = {
             "sources": [asdict(s) for s in project.sources()],
             "scans": [asdict(s) for s in scans],
@@ -211,6 +217,7 @@ def run_status(args: argparse.Namespace) -> int:
             "problems": len(list_problems(project)),
             "threshold_card": asdict(card) if card else None,
             "real_null": asdict(line) if line else None,
+            "audit": {**asdict(audit), "text": describe_audit(audit)},
         }
     print(json.dumps(status, indent=2))
     return 0

@@ -7,6 +7,7 @@ joins, so a table of 10^5 pairs is read a screenful at a time.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,18 +20,22 @@ from lcmem.store.schema import candidates, decisions, images, null_scores, probl
 from lcmem.store.types import PairKey, PairRow
 
 STATUS_FILTERS = ("all", "undecided", "decided", "accept", "reject", "unsure")
-SORT_KEYS = ("score", "rank", "synthetic", "real", "decision")
+SORT_KEYS = ("score", "rank", "synthetic", "real", "decision", "audit")
 
 
 @dataclass(frozen=True)
 class PairFilter:
-    """Which pairs to show: a decision status, a minimum score, a text in either path, best first or not."""
+    """Which pairs to show: a decision status, a minimum score (or a score below ``max_score``), a text in
+    either path, and an order: best first or not, or ``sort="audit"``: a fixed random order of the pairs (by a
+    hash of their content, so any subset's first n pairs are a random sample of it; ids only, see
+    :func:`list_pair_ids`)."""
 
     status: str = "all"
     min_score: float | None = None
     text: str = ""
     sort: str = "score"
     descending: bool = True
+    max_score: float | None = None
 
 
 def current_scan_id(project: Project) -> int | None:
@@ -97,11 +102,14 @@ def _filter_and_order(query: Select, scan_id: int, pair_filter: PairFilter, synt
         conditions.append(decisions.c.decision == status)
     if pair_filter.min_score is not None:
         conditions.append(candidates.c.score >= pair_filter.min_score)
+    if pair_filter.max_score is not None:
+        conditions.append(candidates.c.score < pair_filter.max_score)
     if pair_filter.text:
         pattern = f"%{pair_filter.text}%"
         conditions.append(synthetic.c.path.like(pattern) | real.c.path.like(pattern))
     query = query.where(*conditions)
     order = {
+        "audit": candidates.c.id,  # the SQL side only: list_pair_ids and list_pairs put these in audit order
         "score": candidates.c.score,
         "rank": candidates.c.rank,
         "synthetic": synthetic.c.path,
@@ -119,6 +127,10 @@ def list_pairs(
     scan_id = current_scan_id(project)
     if scan_id is None:
         return []
+    if pair_filter is not None and pair_filter.sort == "audit":
+        ids = list_pair_ids(project, pair_filter)[offset : offset + limit]
+        found = get_pairs(project, ids)
+        return [found[i] for i in ids if i in found]
     query = _pairs_query(scan_id, pair_filter or PairFilter()).offset(offset).limit(limit)
     with project.connect() as conn:
         rows = conn.execute(query).all()
@@ -150,9 +162,21 @@ def list_pair_ids(project: Project, pair_filter: PairFilter | None = None) -> li
     scan_id = current_scan_id(project)
     if scan_id is None:
         return []
-    query = _pairs_query(scan_id, pair_filter or PairFilter(), ids_only=True)
+    chosen = pair_filter or PairFilter()
+    query = _pairs_query(scan_id, chosen, ids_only=True)
+    if chosen.sort == "audit":
+        keys = (candidates.c.synthetic_sha256, candidates.c.synthetic_frame, candidates.c.real_sha256,
+                candidates.c.real_frame)  # fmt: skip
+        with project.connect() as conn:
+            rows = conn.execute(query.add_columns(*keys)).all()
+        return [r[0] for r in sorted(rows, key=lambda r: _audit_key(r[1:]))]
     with project.connect() as conn:
         return list(conn.execute(query).scalars())
+
+
+def _audit_key(content: Sequence[object]) -> bytes:
+    """A pair's place in the audit order: a hash of its content key, the same in every scan."""
+    return hashlib.blake2b(":".join(map(str, content)).encode(), digest_size=16, person=b"lcmem-audit").digest()
 
 
 def get_pairs(project: Project, candidate_ids: Sequence[int]) -> dict[int, PairRow]:

@@ -33,6 +33,10 @@ def test_headless_workflow(tiny_bundle_dir: Path, tmp_path: Path, capsys: pytest
     state = status(project, capsys)
     assert (state["pairs"], state["undecided"], state["problems"]) == (21, 21, 1)
     assert state["real_null"]["n"] == 14 and 0.0 <= state["real_null"]["p99"] <= state["real_null"]["p999"] <= 1.0
+    audit = state["audit"]
+    assert audit["below"] <= 21 and (audit["reviewed"], audit["upper"]) == (0, None)
+    expected = "No pair scores below" if audit["below"] == 0 else "Audit below the threshold"
+    assert audit["text"].startswith(expected) and f"{audit['threshold']:.3f}" in audit["text"]
     label = ["project", "label", str(project), "--synthetic", str(synthetic / "copy_2.png"), "--real"]
     assert main([*label, str(real / "img_0002.png"), "--decision", "accept", "--reviewer", "ana"]) == 0
     assert main([*label, str(real / "img_0003.png"), "--decision", "reject", "--reviewer", "ana"]) == 0
