@@ -36,6 +36,7 @@ class Action(enum.Enum):
     DIFFERENCE = "difference"
     LINK = "link"
     LOUPE = "loupe"
+    NOTE = "note"
     FIT = "fit"
     FILE_WINDOW = "file_window"
     PRESET_1 = "preset_1"
@@ -74,6 +75,7 @@ DEFAULT_KEYMAP = (
     Binding(Action.LINK, ("L",), "Link or unlink zoom, pan and window/level"),
     Binding(Action.LOUPE, ("M",), "Magnifier loupe on/off: 4× under the mouse, same place on both images"),
     Binding(Action.FIT, ("Z",), "Fit both images to their panes"),
+    Binding(Action.NOTE, ("N",), "Note: saved with the next decision, or (Enter) on a decided pair; Esc back"),
     Binding(
         Action.FILE_WINDOW,
         ("0",),

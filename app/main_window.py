@@ -200,6 +200,7 @@ class MainWindow(QMainWindow):
             (Action.UNSURE, "Unsure"),
             (Action.SKIP, "Skip"),
             (Action.UNDO, "Undo"),
+            (Action.NOTE, "Write a note"),
             (Action.PREVIOUS, "Previous pair"),
             (Action.NEXT, "Next pair"),
             (Action.DIFFERENCE, "Difference overlay"),

@@ -7,6 +7,7 @@ moves on. Keys are looked up in :mod:`app.keys` whether the focus is on the tabl
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -113,6 +114,7 @@ class ReviewView(QWidget):
         self.use_min_score = QCheckBox("Score ≥")
         self.min_score = QDoubleSpinBox()
         self.search = QLineEdit()
+        self.note = QLineEdit()
         self.count = QLabel()
         self.keys_dialog = KeysDialog(self)
         self.keymap = Keymap()
@@ -196,6 +198,13 @@ class ReviewView(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addLayout(actions)
+        self.note.setPlaceholderText(
+            "Note (N): saved with your next decision; Enter saves it on a pair already decided; Esc goes back"
+        )
+        self.note.setClearButtonEnabled(True)
+        self.note.returnPressed.connect(self.save_note)
+        self.note.installEventFilter(self)
+        right_layout.addWidget(self.note)
         right_layout.addWidget(self.compare)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -321,7 +330,11 @@ class ReviewView(QWidget):
             return ""
         side = "at or above" if row.score >= self.threshold else "below"
         decision = DECISION_TEXT.get(row.decision or "", "")
-        decided = f"<b>{decision}</b>" + (f" by {row.reviewer}" if row.reviewer else "") if decision else "undecided"
+        by = f" by {html.escape(row.reviewer)}" if row.reviewer else ""
+        decided = f"<b>{decision}</b>{by}" if decision else "undecided"
+        recorded = self.queue.project.decision(row.key) if decision and self.queue is not None else None
+        if recorded is not None and recorded.note:
+            decided += f" — note: “{html.escape(recorded.note)}”"
         total = len(self.queue) if self.queue else 0
         position = f"pair {self.queue.index + 1:,} of {total:,}" if self.queue else ""
         if self.scores_hidden:
@@ -373,6 +386,9 @@ class ReviewView(QWidget):
             self.undo()
         elif action is Action.HELP:
             self.keys_dialog.setVisible(not self.keys_dialog.isVisible())
+        elif action is Action.NOTE:
+            self.note.setFocus()
+            self.note.selectAll()
         else:
             self._view_action(action)
 
@@ -405,14 +421,32 @@ class ReviewView(QWidget):
             return
         index = self.queue.index
         try:
-            self.queue.decide(decision)
+            self.queue.decide(decision, note=self.note.text().strip())
         except ProjectError as exc:
             self.message.emit(str(exc))
             return
+        self.note.clear()
         self._changes.append((current.decision or "", decision))
         self.model.row_changed(index)
         self.show_current()
         self.decided.emit(current.decision or "", decision)
+
+    def save_note(self) -> None:
+        """Enter in the note field: put the note on the current pair if it is decided (else it waits for the
+        next decision); then back to the table."""
+        current = self.queue.current if self.queue is not None else None
+        if self.queue is not None and current is not None and current.decision is not None:
+            try:
+                self.queue.annotate(self.note.text().strip())
+            except ProjectError as exc:
+                self.message.emit(str(exc))
+                return
+            self.note.clear()
+            self.model.row_changed(self.queue.index)
+            self.message.emit("Note saved with the decision")
+        else:
+            self.message.emit("The note will be saved with your decision on this pair")
+        self.table.setFocus()
 
     def undo(self) -> None:
         """Undo the last decision of this session."""
@@ -467,7 +501,17 @@ class ReviewView(QWidget):
             super().keyReleaseEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Take keymap keys from the table and the panes before they use them (e.g. the table's type-ahead)."""
+        """Take keymap keys from the table and the panes before they use them (e.g. the table's type-ahead);
+        the note field keeps its keys, except Esc, which goes back to the table."""
+        if watched is self.note:
+            if (
+                event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)
+                and event.key() == Qt.Key.Key_Escape
+            ):
+                self.table.setFocus()
+                return True
+            return super().eventFilter(watched, event)
         if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(event, QKeyEvent):
             return self.handle_key(event)
         return super().eventFilter(watched, event)

@@ -104,6 +104,26 @@ class ReviewQueue:
         self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
         return self.next()
 
+    def annotate(self, note: str) -> None:
+        """Give the current pair's decision a new note (the decision itself stays; the log keeps both).
+
+        Raises:
+            ProjectError: no current pair, the pair is undecided, or the write failed.
+        """
+        row = self.current
+        if row is None or row.decision is None:
+            raise ProjectError("decide the pair before writing a note on it (the note goes with a decision)")
+        self.project.set_decision(
+            row.key,
+            row.decision,
+            self.reviewer,
+            note=note,
+            score=row.score,
+            model_checksum=self.model_checksum,
+            score_hidden=self.scores_hidden,
+        )
+        self.rows[self.index] = replace(row, reviewer=self.reviewer)
+
     @property
     def can_undo(self) -> bool:
         """Whether a decision of this session can be undone."""

@@ -72,12 +72,12 @@ def test_keys_are_read_in_canonical_form() -> None:
 
 
 def test_a_remapped_keymap_moves_the_action_and_its_labels() -> None:
-    keymap = Keymap({Action.ACCEPT: ("Y",), Action.REJECT: ("N", "Ctrl+N"), Action.HELP: ()})
+    keymap = Keymap({Action.ACCEPT: ("Y",), Action.REJECT: ("X", "Ctrl+X"), Action.HELP: ()})
     assert keymap.action_for(press(K.Key_Y)) is Action.ACCEPT
     assert keymap.action_for(press(K.Key_A)) is None
-    assert keymap.action_for(press(K.Key_N, M.ControlModifier)) is Action.REJECT
+    assert keymap.action_for(press(K.Key_X, M.ControlModifier)) is Action.REJECT
     assert keymap.action_for(press(K.Key_F1)) is None
-    assert keymap.label_of(Action.REJECT) == "N / Ctrl+N" and keymap.label_of(Action.HELP) == "—"
+    assert keymap.label_of(Action.REJECT) == "X / Ctrl+X" and keymap.label_of(Action.HELP) == "—"
     assert keymap.label_of(Action.PREVIOUS) == "←"
     assert "<b>Y</b></td><td>Accept" in keymap.cheat_sheet_html()
     assert set(keymap.changes()) == {Action.ACCEPT, Action.REJECT, Action.HELP}
@@ -92,7 +92,7 @@ def test_a_key_bound_twice_or_taken_by_a_menu_is_refused() -> None:
 
 
 def test_the_stored_text_round_trips_and_damage_falls_back_to_the_defaults() -> None:
-    keymap = Keymap({Action.ACCEPT: ("Y",), Action.REJECT: ("N",)})
+    keymap = Keymap({Action.ACCEPT: ("Y",), Action.REJECT: ("X",)})
     again = Keymap.from_text(keymap.to_text())
     assert again.changes() == keymap.changes()
     assert Keymap.from_text('{"accept": ["Y"], "retired_action": ["X"]}').keys(Action.ACCEPT) == ("Y",)
@@ -136,14 +136,14 @@ def test_the_window_uses_the_stored_keys_in_menus_and_on_the_review_screen(
     assert window.project.decision(first).decision == "accept"
 
     def accept_with_new_keys(dialog: KeymapDialog) -> int:
-        dialog.set_keys(Action.REJECT, "N")
+        dialog.set_keys(Action.REJECT, "X")
         return KeymapDialog.DialogCode.Accepted
 
     monkeypatch.setattr(KeymapDialog, "exec", accept_with_new_keys)
     window.choose_keys()
-    assert Keymap.from_text(settings.get(KEYMAP)).keys(Action.REJECT) == ("N",)
+    assert Keymap.from_text(settings.get(KEYMAP)).keys(Action.REJECT) == ("X",)
     assert Keymap.from_text(settings.get(KEYMAP)).keys(Action.ACCEPT) == ("Y",)
-    assert "Reject: not a match\tN" in [a.text() for m in window._menus.values() for a in m.actions()]
+    assert "Reject: not a match\tX" in [a.text() for m in window._menus.values() for a in m.actions()]
     window.close_project()
 
 
