@@ -415,13 +415,18 @@ class ReviewView(QWidget):
         self.show_current()
 
     def decide(self, decision: str) -> None:
-        """Record ``decision`` on the current pair and move to the next one."""
+        """Record ``decision`` on the current pair, with the note field's text (or, when it is empty, the note
+        the pair's decision already had), and move to the next one."""
         current = self.queue.current if self.queue is not None else None
         if self.queue is None or current is None:
             return
         index = self.queue.index
+        note = self.note.text().strip()
+        if not note and current.decision is not None:
+            recorded = self.queue.project.decision(current.key)
+            note = recorded.note if recorded is not None else ""
         try:
-            self.queue.decide(decision, note=self.note.text().strip())
+            self.queue.decide(decision, note=note)
         except ProjectError as exc:
             self.message.emit(str(exc))
             return

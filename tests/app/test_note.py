@@ -30,6 +30,9 @@ def test_a_note_typed_before_deciding_goes_with_the_decision(qtbot, review: Revi
     assert (recorded.decision, recorded.note) == ("accept", "same patient, other study")
     assert review.table.hasFocus() and review.queue.current.key == first.key
     assert project.decision_log_size() == 2
+    qtbot.keyClick(review.table, Qt.Key.Key_R)
+    recorded = project.decision(first.key)
+    assert (recorded.decision, recorded.note) == ("reject", "same patient, other study")
 
 
 def test_enter_on_an_undecided_pair_keeps_the_note_for_its_decision(qtbot, review: ReviewView) -> None:
