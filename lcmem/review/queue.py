@@ -21,6 +21,7 @@ class _UndoStep:
     row: PairRow
     previous: str | None
     previous_reviewer: str | None
+    previous_note: str
 
 
 class ReviewQueue:
@@ -91,6 +92,7 @@ class ReviewQueue:
             raise ProjectError("there is no pair to decide on")
         if decision not in DECISIONS:
             raise ProjectError(f"decision must be one of {DECISIONS}, not {decision!r}")
+        before = self.project.decision(row.key)
         self.project.set_decision(
             row.key,
             decision,
@@ -100,7 +102,7 @@ class ReviewQueue:
             model_checksum=self.model_checksum,
             score_hidden=self.scores_hidden,
         )
-        self._undo.append(_UndoStep(row, row.decision, row.reviewer))
+        self._undo.append(_UndoStep(row, row.decision, row.reviewer, before.note if before is not None else ""))
         self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
         return self.next()
 
@@ -130,7 +132,7 @@ class ReviewQueue:
         return bool(self._undo)
 
     def undo(self) -> PairRow | None:
-        """Restore the pair decided last to what it was before, and put the cursor on it.
+        """Restore the pair decided last to what it was before (decision and note), and put the cursor on it.
 
         The pair is found by its candidate id, so an undo after :meth:`reload` (another filter or order) still
         restores the right pair; if the list no longer shows it, the cursor stays where it is.
@@ -143,6 +145,7 @@ class ReviewQueue:
             row.key,
             step.previous or CLEARED,
             self.reviewer,
+            note=step.previous_note if step.previous else "",
             score=row.score,
             model_checksum=self.model_checksum,
             score_hidden=self.scores_hidden,

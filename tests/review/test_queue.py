@@ -91,3 +91,13 @@ def test_a_blind_decision_is_recorded_as_made_with_the_score_hidden(scanned_proj
     with scanned_project.connect() as conn:
         log = conn.exec_driver_sql("SELECT decision, score_hidden FROM decision_log ORDER BY id").all()
     assert [tuple(r) for r in log] == [("reject", 0), ("accept", 1), ("cleared", 1)]
+
+
+def test_undo_restores_the_note_the_decision_had(scanned_project: Project) -> None:
+    queue = ReviewQueue(scanned_project, "ana")
+    key = queue.current.key
+    queue.decide("accept", note="same patient")
+    queue.previous()
+    queue.decide("reject", note="on second look, another patient")
+    queue.undo()
+    assert (scanned_project.decision(key).decision, scanned_project.decision(key).note) == ("accept", "same patient")
