@@ -115,6 +115,7 @@ class ReviewView(QWidget):
         self.min_score = QDoubleSpinBox()
         self.search = QLineEdit()
         self.note = QLineEdit()
+        self._note_pair: int | None = None
         self.count = QLabel()
         self.keys_dialog = KeysDialog(self)
         self.keymap = Keymap()
@@ -203,6 +204,7 @@ class ReviewView(QWidget):
         )
         self.note.setClearButtonEnabled(True)
         self.note.returnPressed.connect(self.save_note)
+        self.note.textEdited.connect(self._note_edited)
         self.note.installEventFilter(self)
         right_layout.addWidget(self.note)
         right_layout.addWidget(self.compare)
@@ -229,6 +231,7 @@ class ReviewView(QWidget):
         read_only = queue is None or queue.project.read_only
         for action in (Action.ACCEPT, Action.REJECT, Action.UNSURE, Action.UNDO):
             self.buttons[action].setEnabled(not read_only)
+        self.note.setEnabled(not read_only)
         self.model.set_queue(queue)
         if queue is not None:
             queue.go_to(0)
@@ -309,9 +312,12 @@ class ReviewView(QWidget):
     # ----- cursor --------------------------------------------------------------------------------------
 
     def show_current(self) -> None:
-        """Select the queue's current row in the table and show its pair."""
+        """Select the queue's current row in the table and show its pair; a note typed for another pair and not
+        saved is dropped, so it never lands on the wrong pair."""
         queue = self.queue
         current = queue.current if queue else None
+        if self.note.text() and (current is None or current.candidate_id != self._note_pair):
+            self.note.clear()
         if queue is not None and current is not None:
             self._moving = True
             index = self.model.index(queue.index, 0)
@@ -436,6 +442,10 @@ class ReviewView(QWidget):
         self.show_current()
         self.decided.emit(current.decision or "", decision)
 
+    def _note_edited(self, _text: str) -> None:
+        current = self.queue.current if self.queue is not None else None
+        self._note_pair = current.candidate_id if current is not None else None
+
     def save_note(self) -> None:
         """Enter in the note field: put the note on the current pair if it is decided (else it waits for the
         next decision); then back to the table."""
@@ -448,6 +458,7 @@ class ReviewView(QWidget):
                 return
             self.note.clear()
             self.model.row_changed(self.queue.index)
+            self.compare.set_verdict(self._verdict(self.queue.current))
             self.message.emit("Note saved with the decision")
         else:
             self.message.emit("The note will be saved with your decision on this pair")

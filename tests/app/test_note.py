@@ -50,3 +50,15 @@ def test_enter_on_an_undecided_pair_keeps_the_note_for_its_decision(qtbot, revie
         "reject",
         "copy with a crop",
     )
+
+
+def test_a_note_never_follows_the_reviewer_to_another_pair(qtbot, review: ReviewView) -> None:
+    project = review.queue.project
+    qtbot.keyClick(review.table, Qt.Key.Key_N)
+    qtbot.keyClicks(review.note, "meant for the first pair")
+    qtbot.keyClick(review.note, Qt.Key.Key_Escape)
+    qtbot.keyClick(review.table, Qt.Key.Key_Right)
+    assert review.note.text() == ""
+    second = review.queue.current
+    qtbot.keyClick(review.table, Qt.Key.Key_A)
+    assert project.decision(second.key).note == ""
