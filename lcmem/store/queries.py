@@ -27,8 +27,8 @@ SORT_KEYS = ("score", "rank", "synthetic", "real", "decision", "audit")
 class PairFilter:
     """Which pairs to show: a decision status, a minimum score (or a score below ``max_score``), a text in
     either path, and an order: best first or not, or ``sort="audit"``: a fixed random order of the pairs (by a
-    hash of their content, so any subset's first n pairs are a random sample of it; ids only, see
-    :func:`list_pair_ids`)."""
+    hash of their content, so any subset's first n pairs are a random sample of it; put in that order in
+    Python by :func:`list_pair_ids` and :func:`list_pairs`)."""
 
     status: str = "all"
     min_score: float | None = None
