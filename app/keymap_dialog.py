@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHeaderView,
     QKeySequenceEdit,
     QLabel,
@@ -43,6 +45,10 @@ class KeymapDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.defaults = QPushButton("Restore defaults")
         self.buttons.addButton(self.defaults, QDialogButtonBox.ButtonRole.ResetRole)
+        self.save_file = QPushButton("Save to file…")
+        self.load_file = QPushButton("Load from file…")
+        for button in (self.save_file, self.load_file):
+            self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         self._keymap: Keymap = keymap
         self._build(keymap)
 
@@ -71,11 +77,48 @@ class KeymapDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.defaults.clicked.connect(self.restore_defaults)
+        self.save_file.clicked.connect(self._choose_save_path)
+        self.load_file.clicked.connect(self._choose_load_path)
         self.resize(760, 640)
 
     def set_keys(self, action: Action, keys: str) -> None:
         """Put ``keys`` (portable text, "S, Space") in ``action``'s editor, as if pressed."""
         self.editors[action].setKeySequence(QKeySequence(keys, PORTABLE))
+
+    def save_to(self, path: Path) -> bool:
+        """Write the keys as the dialog shows them to a keys file (to share a site's keys); ``False`` if they are
+        not valid or the file cannot be written (the reason is shown)."""
+        if not self._check():
+            return False
+        try:
+            path.write_text(self._keymap.to_file_text(), encoding="utf-8")
+        except OSError as error:
+            self.problem.setText(f"Cannot write {path}: {error.strerror or error}")
+            return False
+        return True
+
+    def load_from(self, path: Path) -> bool:
+        """Put a keys file's keys in the editors (kept only on OK); ``False`` with the reason shown if the file
+        cannot be read or its keys are not valid here."""
+        try:
+            keymap = Keymap.from_file_text(path.read_text(encoding="utf-8"), self.reserved)
+        except (OSError, UnicodeDecodeError, KeymapError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            self.problem.setText(f"Cannot load {path.name}: {reason}")
+            return False
+        for binding in DEFAULT_KEYMAP:
+            self.set_keys(binding.action, ", ".join(keymap.keys(binding.action)))
+        return self._check()
+
+    def _choose_save_path(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save keys", "review-keys.json", "Keys files (*.json)")
+        if path:
+            self.save_to(Path(path))
+
+    def _choose_load_path(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load keys", "", "Keys files (*.json)")
+        if path:
+            self.load_from(Path(path))
 
     def restore_defaults(self) -> None:
         """Every action back to its default keys (kept only on OK)."""

@@ -221,15 +221,45 @@ class Keymap:
         if not text:
             return cls(reserved=reserved)
         try:
-            stored = json.loads(text)
-            changes = {Action(name): tuple(keys) for name, keys in stored.items() if name in _ACTION_NAMES}
-            return cls(changes, reserved)
+            return cls._from_mapping(json.loads(text), reserved)
         except (ValueError, TypeError, AttributeError) as error:
             logger.warning("the stored keyboard shortcuts are unusable (%s); using the default keys", error)
             return cls(reserved=reserved)
 
+    def to_file_text(self) -> str:
+        """Every action's keys as a keys file (JSON) that another installation can load."""
+        keys = {a.value: list(self.keys(a)) for a in Action}
+        return json.dumps({"format": KEYS_FILE_FORMAT, "keys": keys}, indent=2) + "\n"
+
+    @classmethod
+    def from_file_text(cls, text: str, reserved: Mapping[str, str] | None = None) -> Keymap:
+        """The keymap of a keys file written by :meth:`to_file_text` (actions it does not name keep their defaults).
+
+        Raises:
+            KeymapError: not a keys file, an unknown action, an unreadable key or a clash (the message says which).
+        """
+        try:
+            document = json.loads(text)
+        except ValueError as error:
+            raise KeymapError(f"this is not a keys file (not JSON: {error})") from error
+        if not isinstance(document, dict) or document.get("format") != KEYS_FILE_FORMAT:
+            raise KeymapError(f'this is not a keys file (it needs "format": "{KEYS_FILE_FORMAT}")')
+        keys = document.get("keys")
+        if not isinstance(keys, dict) or not all(isinstance(v, list) for v in keys.values()):
+            raise KeymapError('the keys file\'s "keys" must map action names to lists of keys')
+        unknown = sorted(set(keys) - _ACTION_NAMES)
+        if unknown:
+            raise KeymapError(f"the keys file names unknown actions: {', '.join(unknown)}")
+        return cls._from_mapping(keys, reserved)
+
+    @classmethod
+    def _from_mapping(cls, stored: Mapping[str, Sequence[str]], reserved: Mapping[str, str] | None) -> Keymap:
+        changes = {Action(name): tuple(map(str, keys)) for name, keys in stored.items() if name in _ACTION_NAMES}
+        return cls(changes, reserved)
+
 
 _ACTION_NAMES = {a.value for a in Action}
+KEYS_FILE_FORMAT = "lcmem-review-keys/1"
 _ARROWS = {"Left": "←", "Right": "→", "Up": "↑", "Down": "↓"}
 
 

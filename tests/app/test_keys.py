@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import shutil
 from pathlib import Path
 
@@ -164,3 +165,41 @@ def test_keys_pressed_in_the_dialog_are_checked_even_before_recording_ends(qtbot
     dialog.accept()
     assert not dialog.isVisible() and dialog.result() == KeymapDialog.DialogCode.Accepted
     assert dialog.keymap().keys(Action.HELP) == ("?", "H")
+
+
+def test_a_keys_file_carries_a_sites_keys_to_another_installation(qtbot, tmp_path: Path) -> None:
+    first = KeymapDialog(Keymap(), {"Ctrl+E": "Export pairs…"})
+    qtbot.addWidget(first)
+    first.set_keys(Action.ACCEPT, "Y")
+    first.set_keys(Action.HELP, "")
+    assert first.save_to(tmp_path / "keys.json")
+    assert json.loads((tmp_path / "keys.json").read_text())["keys"]["accept"] == ["Y"]
+
+    second = KeymapDialog(Keymap(), {"Ctrl+E": "Export pairs…"})
+    qtbot.addWidget(second)
+    assert second.load_from(tmp_path / "keys.json")
+    assert second.keymap().keys(Action.ACCEPT) == ("Y",) and second.keymap().keys(Action.HELP) == ()
+    assert second.keymap().keys(Action.REJECT) == ("R",)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "not JSON"),
+        ('{"keys": {"accept": ["Y"]}}', "not a keys file"),
+        ('{"format": "lcmem-review-keys/1", "keys": {"launch": ["Y"]}}', "unknown actions: launch"),
+        ('{"format": "lcmem-review-keys/1", "keys": {"accept": "Y"}}', "lists of keys"),
+        ('{"format": "lcmem-review-keys/1", "keys": {"accept": ["R"]}}', "R is bound to both"),
+        ('{"format": "lcmem-review-keys/1", "keys": {"accept": ["Ctrl+E"]}}', "menu shortcut"),
+    ],
+)
+def test_a_bad_keys_file_is_refused_with_the_reason_and_changes_nothing(
+    qtbot, tmp_path: Path, content: str, reason: str
+) -> None:
+    dialog = KeymapDialog(Keymap({Action.ACCEPT: ("Y",)}), {"Ctrl+E": "Export pairs…"})
+    qtbot.addWidget(dialog)
+    (tmp_path / "bad.json").write_text(content)
+    assert not dialog.load_from(tmp_path / "bad.json")
+    assert reason in dialog.problem.text()
+    assert dialog.editors[Action.ACCEPT].keySequence().toString() == "Y"
+    assert not dialog.load_from(tmp_path / "missing.json") and "missing.json" in dialog.problem.text()
