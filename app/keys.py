@@ -121,36 +121,22 @@ def _combination_text(key: int, modifiers: Qt.KeyboardModifier) -> str | None:
 
 
 def parse_keys(text: str) -> tuple[str, ...]:
-    """The keys in ``text`` ("S, Space", or what a key-sequence editor recorded) in canonical portable text.
+    """The keys in ``text`` (up to four, "S, Space", as Qt's key sequences hold them) in canonical portable text.
 
     Raises:
         KeymapError: a part Qt does not read as a key.
     """
+    sequence = QKeySequence.fromString(text, QKeySequence.SequenceFormat.PortableText)
+    if text.strip() and not sequence.count():
+        raise KeymapError(f"“{text}” is not a key; write keys as A, Space, Ctrl+Z or F1, separated by commas")
     keys: list[str] = []
-    for part in (p.strip() for p in _split_keys(text)):
-        sequence = QKeySequence.fromString(part, QKeySequence.SequenceFormat.PortableText)
-        combination = sequence[0] if sequence.count() == 1 else None
-        canonical = _combination_text(combination.key().value, combination.keyboardModifiers()) if combination else None
+    for i in range(sequence.count()):
+        canonical = _combination_text(sequence[i].key().value, sequence[i].keyboardModifiers())
         if not canonical:
-            raise KeymapError(f"“{part}” is not a key; write keys as A, Space, Ctrl+Z or F1, separated by commas")
+            raise KeymapError(f"“{text}” holds something that is not a key; write keys as A, Space, Ctrl+Z or F1")
         if canonical not in keys:
             keys.append(canonical)
     return tuple(keys)
-
-
-def _split_keys(text: str) -> list[str]:
-    """Split on commas, except a comma that is itself the key ("Ctrl+," or a lone ",")."""
-    parts: list[str] = []
-    current = ""
-    for char in text:
-        if char == "," and current.strip() and not current.rstrip().endswith("+"):
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    if current.strip():
-        parts.append(current)
-    return parts
 
 
 class Keymap:

@@ -427,12 +427,8 @@ class ReviewView(QWidget):
         if self.queue is None or current is None:
             return
         index = self.queue.index
-        note = self.note.text().strip()
-        if not note and current.decision is not None:
-            recorded = self.queue.project.decision(current.key)
-            note = recorded.note if recorded is not None else ""
         try:
-            self.queue.decide(decision, note=note)
+            self.queue.decide(decision, note=self.note.text().strip())
         except ProjectError as exc:
             self.message.emit(str(exc))
             return

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from lcmem.review.pages import PairPages
 from lcmem.store.project import Project
-from lcmem.store.queries import PairFilter, get_pairs, list_pair_ids
+from lcmem.store.queries import PairFilter
 
 CHUNK = 500
 
@@ -67,20 +68,16 @@ def _binomial_cdf(k: int, n: int, p: float) -> float:
 
 def audit_estimate(project: Project, threshold: float, confidence: float = 0.95) -> AuditEstimate:
     """The audit of the current scan's pairs below ``threshold`` from their decisions so far."""
-    ids = list_pair_ids(project, PairFilter(max_score=threshold, sort="audit"))
+    pages = PairPages(project, PairFilter(max_score=threshold, sort="audit"), page_size=CHUNK)
     reviewed = found = 0
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        rows = get_pairs(project, chunk)
-        for candidate in chunk:
-            row = rows.get(candidate)
-            if row is None or row.decision not in ("accept", "reject"):
-                upper = binomial_upper(found, reviewed, confidence) if reviewed else None
-                return AuditEstimate(threshold, len(ids), reviewed, found, confidence, upper)
-            reviewed += 1
-            found += row.decision == "accept"
+    for index in range(len(pages)):
+        row = pages.get(index)
+        if row is None or row.decision not in ("accept", "reject"):
+            break
+        reviewed += 1
+        found += row.decision == "accept"
     upper = binomial_upper(found, reviewed, confidence) if reviewed else None
-    return AuditEstimate(threshold, len(ids), reviewed, found, confidence, upper)
+    return AuditEstimate(threshold, len(pages), reviewed, found, confidence, upper)
 
 
 def describe_audit(estimate: AuditEstimate) -> str:

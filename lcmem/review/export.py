@@ -83,8 +83,7 @@ def export_pairs(
     rule = card.rule if card is not None else "default"
     columns = BASE_COLUMNS + (RAW_ID_COLUMNS if include_patient_ids else ())
     details = _image_details(project)
-    notes = _notes(project)
-    hidden = _hidden(project)
+    extras = _decision_extras(project)
     null = np.array(real_null_scores(project), dtype=np.float64)
 
     def rows() -> Iterator[list[object]]:
@@ -111,8 +110,7 @@ def export_pairs(
                     row.decision or "",
                     row.reviewer or "",
                     row.decided_at or "",
-                    notes.get(k, ""),
-                    hidden.get(k, ""),
+                    *extras.get(k, ("", "")),
                     row.synthetic_patient or "",
                     row.real_patient or "",
                     s.get("sop"),
@@ -164,27 +162,19 @@ def _fraction_text(fraction: float | None) -> str:
     return "" if fraction is None else f"{fraction:.4f}"
 
 
-def _hidden(project: Project) -> dict[PairKey, str]:
-    """``"yes"`` / ``"no"`` per decided pair: whether its reviewer decided with the score hidden (absent where
-    that is not known: decisions older than schema 4, or made outside the review screen)."""
-    query = select(
-        decisions.c.synthetic_sha256,
-        decisions.c.synthetic_frame,
-        decisions.c.real_sha256,
-        decisions.c.real_frame,
-        decisions.c.score_hidden,
-    ).where(decisions.c.score_hidden.is_not(None))
-    with project.connect() as conn:
-        return {PairKey(r[0], r[1], r[2], r[3]): "yes" if r[4] else "no" for r in conn.execute(query)}
-
-
-def _notes(project: Project) -> dict[PairKey, str]:
+def _decision_extras(project: Project) -> dict[PairKey, tuple[str, str]]:
+    """Per decided pair: its note, and ``"yes"`` / ``"no"`` for whether its reviewer decided with the score
+    hidden (``""`` where that is not known: decisions older than schema 4, or made outside the review screen)."""
     query = select(
         decisions.c.synthetic_sha256,
         decisions.c.synthetic_frame,
         decisions.c.real_sha256,
         decisions.c.real_frame,
         decisions.c.note,
-    ).where(decisions.c.note != "")
+        decisions.c.score_hidden,
+    )
     with project.connect() as conn:
-        return {PairKey(r[0], r[1], r[2], r[3]): r[4] for r in conn.execute(query)}
+        return {
+            PairKey(r[0], r[1], r[2], r[3]): (r[4], "" if r[5] is None else "yes" if r[5] else "no")
+            for r in conn.execute(query)
+        }

@@ -84,6 +84,8 @@ class ReviewQueue:
     def decide(self, decision: str, note: str = "") -> PairRow | None:
         """Record ``decision`` (accept / reject / unsure) on the current pair, then move to the next one.
 
+        An empty ``note`` keeps the note the pair's decision already had.
+
         Raises:
             ProjectError: no current pair, an unknown decision, or the write failed (the list is unchanged).
         """
@@ -93,16 +95,17 @@ class ReviewQueue:
         if decision not in DECISIONS:
             raise ProjectError(f"decision must be one of {DECISIONS}, not {decision!r}")
         before = self.project.decision(row.key)
+        previous_note = before.note if before is not None else ""
         self.project.set_decision(
             row.key,
             decision,
             self.reviewer,
-            note=note,
+            note=note or previous_note,
             score=row.score,
             model_checksum=self.model_checksum,
             score_hidden=self.scores_hidden,
         )
-        self._undo.append(_UndoStep(row, row.decision, row.reviewer, before.note if before is not None else ""))
+        self._undo.append(_UndoStep(row, row.decision, row.reviewer, previous_note))
         self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
         return self.next()
 
