@@ -23,6 +23,7 @@ from lcmem.model.default import default_bundle_path
 from lcmem.review.audit import audit_estimate, describe_audit
 from lcmem.review.calibrate import calibrate_project, default_threshold, latest_card
 from lcmem.review.curves import null_line
+from lcmem.review.double_read import describe_agreement, project_agreement
 from lcmem.review.export import export_pairs
 from lcmem.runtime import configure_threads, resolve_device
 from lcmem.scan.types import ScanSettings
@@ -76,6 +77,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     label.add_argument("--decision", choices=DECISIONS, required=True)
     label.add_argument("--reviewer", default=None, help="default: the login name")
     label.add_argument("--note", default="")
+    label.add_argument(
+        "--second-read",
+        action="store_true",
+        help="record a blind second read of a decided pair (reviewer QC) instead of changing its decision",
+    )
     label.set_defaults(run=run_label)
 
     calibrate = commands.add_parser("calibrate", help="fit and save a threshold card from the labels")
@@ -98,8 +104,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     status = commands.add_parser(
         "status",
-        help="print counts, the current scan, the threshold, the real→real null line and the audit below the "
-        "threshold as JSON",
+        help="print counts, the current scan, the threshold, the real→real null line, the audit below the "
+        "threshold and the double-read agreement as JSON",
     )
     status.add_argument("project", type=Path)
     status.set_defaults(run=run_status)
@@ -158,9 +164,15 @@ def run_label(args: argparse.Namespace) -> int:
         synthetic = _image_key(project, "synthetic", args.synthetic, args.synthetic_frame)
         real = _image_key(project, "real", args.real, args.real_frame)
         key = PairKey(*synthetic, *real)
-        score = candidate_score(project, key)
-        project.set_decision(key, args.decision, args.reviewer or getpass.getuser(), note=args.note, score=score)
-    print(f"{args.decision}: {args.synthetic} ↔ {args.real}", file=sys.stderr)
+        reviewer = args.reviewer or getpass.getuser()
+        if args.second_read:
+            if args.note:
+                raise ProjectError("a second read has no note; notes go with the pair's decision")
+            project.set_second_read(key, reviewer, args.decision)
+        else:
+            project.set_decision(key, args.decision, reviewer, note=args.note, score=candidate_score(project, key))
+    kind = "second read" if args.second_read else "decision"
+    print(f"{kind} {args.decision}: {args.synthetic} ↔ {args.real}", file=sys.stderr)
     return 0
 
 
@@ -206,6 +218,7 @@ def run_status(args: argparse.Namespace) -> int:
         done = [s for s in scans if s.status == "done"]
         checksum = done[-1].model_checksum if done else None
         audit = audit_estimate(project, card.threshold if card else default_threshold(project, checksum).value)
+        between, within = project_agreement(project)
         status = {
             "sources": [asdict(s) for s in project.sources()],
             "scans": [asdict(s) for s in scans],
@@ -218,6 +231,11 @@ def run_status(args: argparse.Namespace) -> int:
             "threshold_card": asdict(card) if card else None,
             "real_null": asdict(line) if line else None,
             "audit": {**asdict(audit), "text": describe_audit(audit)},
+            "double_read": {
+                "another_reader": asdict(between),
+                "same_reader": asdict(within),
+                "text": describe_agreement(between, within),
+            },
         }
     print(json.dumps(status, indent=2))
     return 0

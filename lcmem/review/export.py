@@ -4,6 +4,8 @@ Flagged = accepted by a reviewer, or scoring at or above the card's threshold an
 are exported pseudonymised; the raw PatientID only when the caller explicitly asks for it.
 ``null_fraction_below`` puts each score against the scan's real→real null scores: 0.999 means the pair is
 closer than 99.9 % of real images are to their nearest other real image (empty when the scan has none).
+``second_reads`` lists the blind second reads of a pair (reviewer QC, :mod:`lcmem.review.double_read`) as
+``reviewer: decision`` entries separated by ``; `` (they never change ``decision``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ BASE_COLUMNS = (
     "decided_at",
     "note",
     "score_hidden",
+    "second_reads",
     "synthetic_patient",
     "real_patient",
     "synthetic_sop_instance_uid",
@@ -84,6 +87,7 @@ def export_pairs(
     columns = BASE_COLUMNS + (RAW_ID_COLUMNS if include_patient_ids else ())
     details = _image_details(project)
     extras = _decision_extras(project)
+    second_reads = _second_reads_text(project)
     null = np.array(real_null_scores(project), dtype=np.float64)
 
     def rows() -> Iterator[list[object]]:
@@ -111,6 +115,7 @@ def export_pairs(
                     row.reviewer or "",
                     row.decided_at or "",
                     *extras.get(k, ("", "")),
+                    second_reads.get(k, ""),
                     row.synthetic_patient or "",
                     row.real_patient or "",
                     s.get("sop"),
@@ -178,3 +183,11 @@ def _decision_extras(project: Project) -> dict[PairKey, tuple[str, str]]:
             PairKey(r[0], r[1], r[2], r[3]): (r[4], "" if r[5] is None else "yes" if r[5] else "no")
             for r in conn.execute(query)
         }
+
+
+def _second_reads_text(project: Project) -> dict[PairKey, str]:
+    """Per pair read again: ``reviewer: decision`` of each second read, in the order they were made."""
+    text: dict[PairKey, list[str]] = {}
+    for read in project.second_reads():
+        text.setdefault(read.key, []).append(f"{read.reviewer}: {read.decision}")
+    return {key: "; ".join(entries) for key, entries in text.items()}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from dataclasses import replace
 
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, get_pairs, list_pair_ids
-from lcmem.store.types import PairRow
+from lcmem.store.types import PairKey, PairRow, SecondRead
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ class PairPages:
         pair_filter: which pairs, in which order (fixed for the life of this object).
         page_size: rows read per query.
         max_pages: pages kept in memory (least recently used ones are dropped and read again when needed).
+        second_reader: show this reviewer's second reads (:mod:`lcmem.review.double_read`) in place of the
+            pairs' decisions, which are then never in a row: a blind second read.
     """
 
     def __init__(
@@ -36,12 +39,16 @@ class PairPages:
         pair_filter: PairFilter | None = None,
         page_size: int = PAGE_SIZE,
         max_pages: int = MAX_PAGES,
+        second_reader: str | None = None,
     ) -> None:
         self.project = project
         self.pair_filter = pair_filter or PairFilter()
         self.page_size = page_size
         self.max_pages = max_pages
         self.ids = list_pair_ids(project, self.pair_filter)
+        self.second_reads: dict[PairKey, SecondRead] | None = None
+        if second_reader is not None:
+            self.second_reads = {r.key: r for r in project.second_reads(second_reader)}
         self._pages: OrderedDict[int, list[PairRow | None]] = OrderedDict()
         self._changed: dict[int, PairRow] = {}
         self.pages_read = 0
@@ -80,6 +87,12 @@ class PairPages:
         except ValueError:
             return None
 
+    def _second_read_row(self, row: PairRow) -> PairRow:
+        read = self.second_reads.get(row.key) if self.second_reads is not None else None
+        if read is None:
+            return replace(row, decision=None, reviewer=None, decided_at=None)
+        return replace(row, decision=read.decision, reviewer=read.reviewer, decided_at=read.decided_at)
+
     def _page(self, number: int) -> list[PairRow | None]:
         page = self._pages.get(number)
         if page is not None:
@@ -88,6 +101,8 @@ class PairPages:
         ids = self.ids[number * self.page_size : (number + 1) * self.page_size]
         found = get_pairs(self.project, ids)
         page = [found.get(candidate_id) for candidate_id in ids]
+        if self.second_reads is not None:
+            page = [None if row is None else self._second_read_row(row) for row in page]
         self.pages_read += 1
         self._pages[number] = page
         while len(self._pages) > self.max_pages:

@@ -3,6 +3,10 @@
 The app renders it and forwards keys to it; tests drive it directly. Every decision goes straight to the
 project (durable on return). The list is fixed when the queue is (re)loaded, so deciding a pair never makes
 the cursor jump, even under an "undecided" filter; its rows are read a page at a time (:class:`PairPages`).
+
+In second-read mode (``second_read=True``, reviewer QC: :mod:`lcmem.review.double_read`) the rows carry the
+reviewer's own second reads instead of the pairs' decisions, and ``decide`` / ``undo`` record and withdraw
+second reads; the pairs' decisions are neither shown nor changed.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class _UndoStep:
     previous: str | None
     previous_reviewer: str | None
     previous_note: str
+    second_reader: str | None  # whose second read this step recorded; None for a decision
 
 
 class ReviewQueue:
@@ -32,28 +37,49 @@ class ReviewQueue:
         reviewer: the name stored with each decision.
         pair_filter: which pairs, in which order.
         model_checksum: recorded with each decision.
+        second_read: record blind second reads instead of decisions (see the module's docstring).
 
     ``scores_hidden`` is recorded with each decision: set it while the screen hides the scores (blind review).
     """
 
     def __init__(
-        self, project: Project, reviewer: str, pair_filter: PairFilter | None = None, model_checksum: str | None = None
+        self,
+        project: Project,
+        reviewer: str,
+        pair_filter: PairFilter | None = None,
+        model_checksum: str | None = None,
+        second_read: bool = False,
     ) -> None:
         self.project = project
         self.reviewer = reviewer
         self.pair_filter = pair_filter or PairFilter()
         self.model_checksum = model_checksum
-        self.rows = PairPages(project, self.pair_filter)
+        self.second_read = second_read
+        self.rows = self._pages()
         self.index = 0
         self.scores_hidden = False
         self._undo: list[_UndoStep] = []
 
-    def reload(self, pair_filter: PairFilter | None = None) -> None:
-        """Read the pair list again (after a scan, or with a new filter); keeps the cursor in range."""
+    def _pages(self) -> PairPages:
+        return PairPages(self.project, self.pair_filter, second_reader=self.reviewer if self.second_read else None)
+
+    def reload(self, pair_filter: PairFilter | None = None, second_read: bool | None = None) -> None:
+        """Read the pair list again (after a scan, a new filter or reviewer, or into or out of second-read mode);
+        keeps the cursor in range."""
         if pair_filter is not None:
             self.pair_filter = pair_filter
-        self.rows = PairPages(self.project, self.pair_filter)
+        if second_read is not None:
+            self.second_read = second_read
+        self.rows = self._pages()
         self.index = min(self.index, max(len(self.rows) - 1, 0))
+
+    def first_undecided(self) -> int:
+        """The index of the first row without a decision (in second-read mode: not yet read again), else 0."""
+        for index in range(len(self.rows)):
+            row = self.rows.get(index)
+            if row is not None and row.decision is None:
+                return index
+        return 0
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -94,6 +120,11 @@ class ReviewQueue:
             raise ProjectError("there is no pair to decide on")
         if decision not in DECISIONS:
             raise ProjectError(f"decision must be one of {DECISIONS}, not {decision!r}")
+        if self.second_read:
+            self.project.set_second_read(row.key, self.reviewer, decision)
+            self._undo.append(_UndoStep(row, row.decision, row.reviewer, "", second_reader=self.reviewer))
+            self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
+            return self.next()
         before = self.project.decision(row.key)
         previous_note = before.note if before is not None else ""
         self.project.set_decision(
@@ -105,7 +136,7 @@ class ReviewQueue:
             model_checksum=self.model_checksum,
             score_hidden=self.scores_hidden,
         )
-        self._undo.append(_UndoStep(row, row.decision, row.reviewer, previous_note))
+        self._undo.append(_UndoStep(row, row.decision, row.reviewer, previous_note, second_reader=None))
         self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
         return self.next()
 
@@ -116,6 +147,8 @@ class ReviewQueue:
             ProjectError: no current pair, the pair is undecided, or the write failed.
         """
         row = self.current
+        if self.second_read:
+            raise ProjectError("a second read has no note; notes go with the pairs' decisions")
         if row is None or row.decision is None:
             raise ProjectError("decide the pair before writing a note on it (the note goes with a decision)")
         self.project.set_decision(
@@ -135,7 +168,8 @@ class ReviewQueue:
         return bool(self._undo)
 
     def undo(self) -> PairRow | None:
-        """Restore the pair decided last to what it was before (decision and note), and put the cursor on it.
+        """Restore the pair decided last to what it was before (decision and note, or the second read), and put
+        the cursor on it.
 
         The pair is found by its candidate id, so an undo after :meth:`reload` (another filter or order) still
         restores the right pair; if the list no longer shows it, the cursor stays where it is.
@@ -143,6 +177,21 @@ class ReviewQueue:
         if not self._undo:
             return self.current
         step = self._undo.pop()
+        row = step.row
+        if step.second_reader is None:
+            self._restore_decision(step)
+        elif step.previous is None:
+            self.project.clear_second_read(row.key, step.second_reader)
+        else:
+            self.project.set_second_read(row.key, step.second_reader, step.previous)
+        index = self.rows.index_of(row.candidate_id)
+        if index is None or (step.second_reader is not None) != self.second_read:
+            return self.current
+        shown = self.rows.get(index) or row
+        self.rows[index] = replace(shown, decision=step.previous, reviewer=step.previous_reviewer)
+        return self.go_to(index)
+
+    def _restore_decision(self, step: _UndoStep) -> None:
         row = step.row
         self.project.set_decision(
             row.key,
@@ -153,9 +202,3 @@ class ReviewQueue:
             model_checksum=self.model_checksum,
             score_hidden=self.scores_hidden,
         )
-        index = self.rows.index_of(row.candidate_id)
-        if index is None:
-            return self.current
-        shown = self.rows.get(index) or row
-        self.rows[index] = replace(shown, decision=step.previous, reviewer=step.previous_reviewer)
-        return self.go_to(index)

@@ -19,7 +19,7 @@ from lcmem.store.schema import meta, metadata
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _add_null_scores(connection: Connection) -> None:
@@ -47,7 +47,25 @@ def _add_score_hidden(connection: Connection) -> None:
         connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN score_hidden BOOLEAN")
 
 
-STEPS: dict[int, Callable[[Connection], None]] = {1: _add_null_scores, 2: _add_model_threshold, 3: _add_score_hidden}
+def _add_second_reads(connection: Connection) -> None:
+    """4 → 5: the ``second_reads`` table (blind second reads of decided pairs), written out like step 1's."""
+    connection.exec_driver_sql(
+        "CREATE TABLE second_reads ("
+        "id INTEGER NOT NULL PRIMARY KEY, "
+        "synthetic_sha256 VARCHAR NOT NULL, synthetic_frame INTEGER NOT NULL, "
+        "real_sha256 VARCHAR NOT NULL, real_frame INTEGER NOT NULL, "
+        "reviewer VARCHAR NOT NULL, decision VARCHAR NOT NULL, decided_at VARCHAR NOT NULL, "
+        "first_decision VARCHAR NOT NULL, first_reviewer VARCHAR NOT NULL, "
+        "UNIQUE (synthetic_sha256, synthetic_frame, real_sha256, real_frame, reviewer))"
+    )
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {
+    1: _add_null_scores,
+    2: _add_model_threshold,
+    3: _add_score_hidden,
+    4: _add_second_reads,
+}
 """``STEPS[n]`` upgrades a version-``n`` project to ``n + 1``."""
 
 

@@ -26,8 +26,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from lcmem.errors import ProjectError
 from lcmem.store.migrations import SCHEMA_VERSION, migrate, read_version
 from lcmem.store.pseudonym import new_secret
-from lcmem.store.schema import decision_log, decisions, meta, scans, sources
-from lcmem.store.types import CLEARED, DECISIONS, Decision, PairKey, ScanRecord, Source
+from lcmem.store.schema import decision_log, decisions, meta, scans, second_reads, sources
+from lcmem.store.types import CLEARED, DECISIONS, Decision, PairKey, ScanRecord, SecondRead, Source
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,16 @@ def pair_condition(table: Table, key: PairKey) -> list[ColumnElement[bool]]:
         table.c.real_sha256 == key.real_sha256,
         table.c.real_frame == key.real_frame,
     ]
+
+
+def key_columns(key: PairKey) -> dict[str, str | int]:
+    """The four content-key columns of a pair, as values for an insert."""
+    return {
+        "synthetic_sha256": key.synthetic_sha256,
+        "synthetic_frame": key.synthetic_frame,
+        "real_sha256": key.real_sha256,
+        "real_frame": key.real_frame,
+    }
 
 
 def utc_now() -> str:
@@ -317,12 +327,7 @@ class Project:
         if not reviewer.strip():
             raise ProjectError("a decision needs a reviewer name")
         when = utc_now()
-        pair = {
-            "synthetic_sha256": key.synthetic_sha256,
-            "synthetic_frame": key.synthetic_frame,
-            "real_sha256": key.real_sha256,
-            "real_frame": key.real_frame,
-        }
+        pair = key_columns(key)
         entry = {
             **pair,
             "decision": decision,
@@ -365,6 +370,63 @@ class Project:
                 r.note,
                 r.score,
                 r.score_hidden,
+            )
+            for r in rows
+        ]
+
+    def set_second_read(self, key: PairKey, reviewer: str, decision: str) -> SecondRead:
+        """Record a blind second read of a decided pair (replacing this reviewer's earlier one); the pair's
+        decision is not touched, and is stored beside the read as it is now. Durable when this returns.
+
+        Raises:
+            ProjectError: an unknown decision, an empty reviewer, an undecided pair, a read-only project, or a
+                failed write.
+        """
+        if decision not in DECISIONS:
+            raise ProjectError(f"a second read must be one of {DECISIONS}, not {decision!r}")
+        if not reviewer.strip():
+            raise ProjectError("a second read needs a reviewer name")
+        pair = key_columns(key)
+        with self.transaction() as conn:
+            first = conn.execute(select(decisions).where(*pair_condition(decisions, key))).first()
+            if first is None:
+                raise ProjectError("this pair has no decision to read again; decide it first (Show: Undecided)")
+            read = SecondRead(key, reviewer, decision, utc_now(), first.decision, first.reviewer)
+            entry = {
+                **pair,
+                "reviewer": reviewer,
+                "decision": decision,
+                "decided_at": read.decided_at,
+                "first_decision": read.first_decision,
+                "first_reviewer": read.first_reviewer,
+            }
+            statement = sqlite_insert(second_reads).values(**entry)
+            update = {k: statement.excluded[k] for k in entry if k not in (*pair, "reviewer")}
+            conn.execute(statement.on_conflict_do_update(index_elements=[*pair, "reviewer"], set_=update))
+        return read
+
+    def clear_second_read(self, key: PairKey, reviewer: str) -> None:
+        """Withdraw ``reviewer``'s second read of a pair (an undo)."""
+        with self.transaction() as conn:
+            conn.execute(
+                second_reads.delete().where(*pair_condition(second_reads, key), second_reads.c.reviewer == reviewer)
+            )
+
+    def second_reads(self, reviewer: str | None = None) -> list[SecondRead]:
+        """Every second read (or ``reviewer``'s), in the order they were first made."""
+        query = select(second_reads).order_by(second_reads.c.id)
+        if reviewer is not None:
+            query = query.where(second_reads.c.reviewer == reviewer)
+        with self.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            SecondRead(
+                PairKey(r.synthetic_sha256, r.synthetic_frame, r.real_sha256, r.real_frame),
+                r.reviewer,
+                r.decision,
+                r.decided_at,
+                r.first_decision,
+                r.first_reviewer,
             )
             for r in rows
         ]

@@ -159,3 +159,21 @@ threshold_cards = Table(
     Column("model_checksum", String, nullable=False),
     Column("card", Text, nullable=False),  # JSON
 )
+
+second_reads = Table(
+    "second_reads",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("synthetic_sha256", String, nullable=False),
+    Column("synthetic_frame", Integer, nullable=False),
+    Column("real_sha256", String, nullable=False),
+    Column("real_frame", Integer, nullable=False),
+    Column("reviewer", String, nullable=False),
+    Column("decision", String, nullable=False),  # accept | reject | unsure
+    Column("decided_at", String, nullable=False),
+    Column("first_decision", String, nullable=False),  # the pair's decision when it was read again
+    Column("first_reviewer", String, nullable=False),
+    UniqueConstraint("synthetic_sha256", "synthetic_frame", "real_sha256", "real_frame", "reviewer"),
+)
+"""Schema 5: blind second reads of decided pairs (reviewer QC, Cohen's κ), kept apart from ``decisions``: a
+second read never changes a pair's decision. Each row keeps the first decision as it was when read again."""

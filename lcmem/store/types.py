@@ -43,6 +43,19 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class SecondRead:
+    """A blind second read of a decided pair: who read it again, what they said and when, beside the pair's
+    decision (and its reviewer) as it was at that moment."""
+
+    key: PairKey
+    reviewer: str
+    decision: str
+    decided_at: str
+    first_decision: str
+    first_reviewer: str
+
+
+@dataclass(frozen=True)
 class PairRow:
     """One candidate pair of the current scan, as the review table shows it."""
 

@@ -41,7 +41,13 @@ def test_headless_workflow(tiny_bundle_dir: Path, tmp_path: Path, capsys: pytest
     assert main([*label, str(real / "img_0002.png"), "--decision", "accept", "--reviewer", "ana"]) == 0
     assert main([*label, str(real / "img_0003.png"), "--decision", "reject", "--reviewer", "ana"]) == 0
     assert main([*label, str(tmp_path / "nowhere.png"), "--decision", "reject"]) == 1
-    assert status(project, capsys)["decisions"] == 2
+    assert main([*label, str(real / "img_0003.png"), "--decision", "accept", "--reviewer", "ben", "--second-read"]) == 0
+    assert main([*label, str(real / "img_0004.png"), "--decision", "accept", "--second-read"]) == 1  # undecided
+    state = status(project, capsys)
+    assert state["decisions"] == 2
+    read = state["double_read"]["another_reader"]
+    assert (read["n"], read["agreed"], read["table"]["reject"]["accept"]) == (1, 0, 1)
+    assert state["double_read"]["text"].startswith("Double read: 1 read again by another reader: 0 % agree")
     assert main(["project", "calibrate", str(project), "--target-recall", "0.99"]) == 0
     assert json.loads(capsys.readouterr().out)["rule"] == "default"
     out = tmp_path / "flagged.csv"

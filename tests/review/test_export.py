@@ -29,6 +29,8 @@ def test_flagged_rows_follow_decisions_and_threshold(scanned_project: Project, t
     scanned_project.set_decision(above[1].key, "unsure", "cli")
     below = [r for r in rows if r.score < threshold]
     scanned_project.set_decision(below[0].key, "accept", "ana", note='=HYPERLINK("x")', score_hidden=True)
+    scanned_project.set_second_read(below[0].key, "ben", "reject")
+    scanned_project.set_second_read(below[0].key, "cy", "accept")
     count = export_pairs(scanned_project, tmp_path / "flagged.csv", card, "m")
     exported = read(tmp_path / "flagged.csv")
     assert count == len(exported) == len(above) - 1 + 1
@@ -45,6 +47,10 @@ def test_flagged_rows_follow_decisions_and_threshold(scanned_project: Project, t
     assert hidden[(above[0].key.synthetic_sha256, above[0].key.real_sha256)] == "no"
     assert hidden[(above[1].key.synthetic_sha256, above[1].key.real_sha256)] == ""
     assert set(hidden.values()) == {"yes", "no", ""}
+    second = {(r["synthetic_sha256"], r["real_sha256"]): r["second_reads"] for r in read(tmp_path / "all.csv")}
+    assert second[(below[0].key.synthetic_sha256, below[0].key.real_sha256)] == "ben: reject; cy: accept"
+    assert sum(bool(v) for v in second.values()) == 1
+    assert all(r["decision"] == "accept" for r in exported if r["second_reads"])
 
 
 def test_patient_ids_only_on_request(scanned_project: Project, tmp_path: Path) -> None:

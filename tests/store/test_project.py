@@ -110,10 +110,10 @@ def _table_shape(path: Path, table: str) -> tuple[list, list, list]:
 
 def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A project file as lcmem wrote it at schema ``version`` (1: no null_scores; ≤ 2: no scans.model_threshold;
-    ≤ 3: no score_hidden on decisions), holding one rejected pair."""
+    ≤ 3: no score_hidden on decisions; ≤ 4: no second_reads), holding one rejected pair."""
     old_schema = MetaData()
     for table in schema.metadata.sorted_tables:
-        if table.name == "null_scores" and version < 2:
+        if (table.name == "null_scores" and version < 2) or (table.name == "second_reads" and version < 5):
             continue
         copy = table.to_metadata(old_schema)
         if table.name == "scans" and version < 3:
@@ -142,7 +142,7 @@ def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatc
         assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(version),)
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_an_older_project_is_upgraded_and_keeps_its_decisions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
@@ -150,7 +150,8 @@ def test_an_older_project_is_upgraded_and_keeps_its_decisions(
     with sqlite3.connect(tmp_path / "old.lcmem") as raw:
         assert ("null_scores" in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]) == (version >= 2)
         assert ("model_threshold" in [c[1] for c in raw.execute("PRAGMA table_info(scans)")]) == (version >= 3)
-        assert "score_hidden" not in [c[1] for c in raw.execute("PRAGMA table_info(decisions)")]
+        assert ("score_hidden" in [c[1] for c in raw.execute("PRAGMA table_info(decisions)")]) == (version >= 4)
+        assert "second_reads" not in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]
     with Project.open(tmp_path / "old.lcmem") as project:
         assert project.decision(KEY).decision == "reject" and project.decision(KEY).note == "different patient"
         assert project.decision(KEY).score_hidden is None
@@ -161,7 +162,7 @@ def test_an_older_project_is_upgraded_and_keeps_its_decisions(
         assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (current,)
         assert raw.execute("SELECT COUNT(*) FROM decision_log").fetchone() == (1,)
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    for table in ("null_scores", "scans", "decisions", "decision_log"):
+    for table in ("null_scores", "scans", "decisions", "decision_log", "second_reads"):
         assert _table_shape(tmp_path / "old.lcmem", table) == _table_shape(tmp_path / "new.lcmem", table)
 
 

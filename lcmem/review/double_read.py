@@ -1,0 +1,109 @@
+"""Reviewer QC by double reading (ANCHORS §8): decided pairs read again blind, and how well the reads agree.
+
+A second reader (or the same reader, later) is shown decided pairs in a fixed random order (``sort="audit"``)
+with the decision and the score hidden; each read goes to ``second_reads``, never to the pair's decision.
+Agreement between the first decision and the second read is Cohen's κ over accept / reject / unsure, with a
+percentile-bootstrap confidence interval (seeded, so the same reads give the same interval). Reads by another
+reader (inter-reader agreement) and by the first decision's own reader (intra-reader) are reported apart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lcmem.store.project import Project
+from lcmem.store.types import DECISIONS, SecondRead
+
+RESAMPLES = 2000
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How ``n`` second reads agree with the first decisions.
+
+    ``kappa`` is ``None`` when it is undefined (no reads, or every read on both sides the same answer);
+    ``kappa_ci`` when fewer than two reads or no resample gives a defined κ. ``table[first][second]`` counts
+    the pairs by first decision and second read.
+    """
+
+    n: int
+    agreed: int
+    kappa: float | None
+    kappa_ci: tuple[float, float] | None
+    confidence: float
+    table: dict[str, dict[str, int]]
+
+
+def cohens_kappa(first: Sequence[str], second: Sequence[str]) -> float | None:
+    """Cohen's κ of two equally long label sequences: (observed − chance agreement) / (1 − chance agreement),
+    chance from each side's own label frequencies; ``None`` when chance agreement is 1 (or no labels)."""
+    if len(first) != len(second):
+        raise ValueError(f"two reads of the same pairs are needed, not {len(first)} against {len(second)}")
+    n = len(first)
+    if n == 0:
+        return None
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    counts_first, counts_second = Counter(first), Counter(second)
+    chance = sum(counts_first[label] * counts_second[label] for label in counts_first) / n**2
+    if chance >= 1.0:
+        return None
+    return (observed - chance) / (1.0 - chance)
+
+
+def agreement(reads: Sequence[SecondRead], confidence: float = 0.95, resamples: int = RESAMPLES) -> Agreement:
+    """Cohen's κ between each read's first decision and second read, with a bootstrap interval."""
+    first = [r.first_decision for r in reads]
+    second = [r.decision for r in reads]
+    table = {a: {b: 0 for b in DECISIONS} for a in DECISIONS}
+    for a, b in zip(first, second, strict=True):
+        table[a][b] += 1
+    kappa = cohens_kappa(first, second)
+    interval = None
+    if len(reads) >= 2:
+        rng = np.random.default_rng(SEED)
+        values = []
+        for _ in range(resamples):
+            chosen = rng.integers(len(reads), size=len(reads))
+            value = cohens_kappa([first[i] for i in chosen], [second[i] for i in chosen])
+            if value is not None:
+                values.append(value)
+        if values:
+            tail = 100 * (1 - confidence) / 2
+            interval = (float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail)))
+    agreed = sum(a == b for a, b in zip(first, second, strict=True))
+    return Agreement(len(reads), agreed, kappa, interval, confidence, table)
+
+
+def project_agreement(project: Project) -> tuple[Agreement, Agreement]:
+    """The project's double-read agreement: (reads by another reader, re-reads by the first decision's reader)."""
+    reads = project.second_reads()
+    return (
+        agreement([r for r in reads if r.reviewer != r.first_reviewer]),
+        agreement([r for r in reads if r.reviewer == r.first_reviewer]),
+    )
+
+
+def _describe(result: Agreement, who: str) -> str:
+    text = f"{result.n:,} read again by {who}: {100 * result.agreed / result.n:.0f} % agree"
+    if result.kappa is None:
+        return text + ", Cohen's κ undefined (every read gave the same answer)"
+    text += f", Cohen's κ {result.kappa:.2f}"
+    if result.kappa_ci is not None:
+        low, high = result.kappa_ci
+        text += f" ({100 * result.confidence:.0f} % CI {low:.2f} to {high:.2f})"
+    return text
+
+
+def describe_agreement(between: Agreement, within: Agreement) -> str:
+    """The double read in one sentence for the screen and the CLI."""
+    if between.n == 0 and within.n == 0:
+        return "Double read: no decided pair read again yet (Show: Second read)."
+    parts = [_describe(between, "another reader")] if between.n else []
+    if within.n:
+        parts.append(_describe(within, "the same reader"))
+    return "Double read: " + "; ".join(parts) + "."
