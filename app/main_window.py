@@ -440,13 +440,19 @@ class MainWindow(QMainWindow):
     def choose_reviewer(self) -> None:
         """Ask for the name stored with each decision."""
         name, ok = QInputDialog.getText(
-            self, "Reviewer", "Name stored with each decision:", text=self.settings.get(REVIEWER)
+            self, "Reviewer", "Name stored with each decision and second read:", text=self.settings.get(REVIEWER)
         )
         if ok and name.strip():
-            self.settings.set(REVIEWER, name.strip())
-            if self.queue is not None:
-                self.queue.reviewer = name.strip()
-            self._update_status()
+            self.set_reviewer(name.strip())
+
+    def set_reviewer(self, name: str) -> None:
+        """The name stored with each decision and second read from now on."""
+        self.settings.set(REVIEWER, name)
+        if self.queue is not None:
+            self.queue.reviewer = name
+            if self.queue.second_read:
+                self.review.apply_filter()  # show this reviewer's own second reads
+        self._update_status()
 
     def _add_folder(self, role: str) -> None:
         self.tabs.setCurrentIndex(SOURCES_TAB)

@@ -46,6 +46,9 @@ from lcmem.store.types import PairRow
 
 logger = logging.getLogger(__name__)
 
+NOTE_HINT = "Note (N): saved with your next decision; Enter saves it on a pair already decided; Esc goes back"
+NO_NOTE = "A second read has no note (the pair's decision keeps its own)"
+
 STATUS_CHOICES = (
     ("All pairs", "all"),
     ("Undecided", "undecided"),
@@ -54,9 +57,11 @@ STATUS_CHOICES = (
     ("Unsure", "unsure"),
     ("Decided", "decided"),
     ("Audit sample (below threshold)", "audit"),
+    ("Second read (blind, decided pairs)", "second_read"),
 )
 """The "Show" choices; the audit sample is the pairs below the threshold in a fixed random order
-(:mod:`lcmem.review.audit`)."""
+(:mod:`lcmem.review.audit`); the second read is the decided pairs in that order, read again with their
+decisions and scores hidden (:mod:`lcmem.review.double_read`)."""
 
 
 BUTTONS = {
@@ -123,7 +128,7 @@ class ReviewView(QWidget):
         self.null_scores = np.zeros(0)
         self.buttons: dict[Action, QPushButton] = {}
         self._moving = False
-        self._changes: list[tuple[str, str]] = []
+        self._changes: list[tuple[str, str] | None] = []  # None: a second read (no decision changed)
         self._build()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         for widget in (self.table, self.table.viewport(), self.compare.strip, *self.compare.canvases.values()):
@@ -199,9 +204,7 @@ class ReviewView(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addLayout(actions)
-        self.note.setPlaceholderText(
-            "Note (N): saved with your next decision; Enter saves it on a pair already decided; Esc goes back"
-        )
+        self.note.setPlaceholderText(NOTE_HINT)
         self.note.setClearButtonEnabled(True)
         self.note.returnPressed.connect(self.save_note)
         self.note.textEdited.connect(self._note_edited)
@@ -231,12 +234,20 @@ class ReviewView(QWidget):
         read_only = queue is None or queue.project.read_only
         for action in (Action.ACCEPT, Action.REJECT, Action.UNSURE, Action.UNDO):
             self.buttons[action].setEnabled(not read_only)
-        self.note.setEnabled(not read_only)
         self.model.set_queue(queue)
-        if queue is not None:
+        if queue is not None and self.second_read:
+            queue.reload(self.current_filter(), second_read=True)
+            queue.go_to(queue.first_undecided())
+        elif queue is not None:
             queue.go_to(0)
+        self._show_mode()
         self._update_count()
         self.show_current()
+
+    @property
+    def second_read(self) -> bool:
+        """Whether the screen shows the blind second read (Show: Second read)."""
+        return self.status.currentData() == "second_read"
 
     def current_filter(self) -> PairFilter:
         """The filter the controls describe (sort as last chosen)."""
@@ -245,6 +256,8 @@ class ReviewView(QWidget):
             sort, descending = self.queue.pair_filter.sort, self.queue.pair_filter.descending
         if self.status.currentData() == "audit":
             return PairFilter(text=self.search.text().strip(), sort="audit", max_score=self.threshold)
+        if self.second_read:
+            return PairFilter(status="decided", text=self.search.text().strip(), sort="audit")
         if sort == "audit":
             sort, descending = ("score", True)
         return PairFilter(
@@ -259,8 +272,9 @@ class ReviewView(QWidget):
         """Reload the queue under the filter of the controls (or ``pair_filter``) and go to its first pair."""
         if self.queue is None:
             return
-        self.queue.reload(pair_filter or self.current_filter())
-        self.queue.go_to(0)
+        self.queue.reload(pair_filter or self.current_filter(), second_read=self.second_read)
+        self.queue.go_to(self.queue.first_undecided() if self.second_read else 0)
+        self._show_mode()
         self.model.set_queue(self.queue)
         self._update_count()
         self.show_current()
@@ -280,6 +294,9 @@ class ReviewView(QWidget):
         if self.queue is None:
             return
         current = self.queue.pair_filter
+        if self.second_read:
+            self.message.emit("The second read keeps its random order (an order by score or decision would tell)")
+            return
         if (current.sort, current.descending) != (key, descending):
             self.apply_filter(replace(self.current_filter(), sort=key, descending=descending))
 
@@ -291,10 +308,19 @@ class ReviewView(QWidget):
 
     def set_scores_hidden(self, hidden: bool) -> None:
         """Blind review: hide every score (column, tooltips, score line, candidate strip, score filter) and
-        record each decision as made with the score hidden; or show them again."""
+        record each decision as made with the score hidden; or show them again (not during a second read)."""
         self.scores_hidden = hidden
         if self.queue is not None:
             self.queue.scores_hidden = hidden
+        self._show_mode()
+
+    def _show_mode(self) -> None:
+        """Hide the scores while they are to be hidden (blind review or a second read); the note field is off
+        during a second read (a second read has no note) and in a read-only project."""
+        hidden = self.scores_hidden or self.second_read
+        read_only = self.queue is None or self.queue.project.read_only
+        self.note.setEnabled(not read_only and not self.second_read)
+        self.note.setPlaceholderText(NO_NOTE if self.second_read else NOTE_HINT)
         self.table.setColumnHidden(SCORE, hidden)
         self.model.set_scores_hidden(hidden)
         self.compare.set_scores_hidden(hidden)
@@ -334,6 +360,15 @@ class ReviewView(QWidget):
     def _verdict(self, row: PairRow | None) -> str:
         if row is None:
             return ""
+        total = len(self.queue) if self.queue else 0
+        position = f"pair {self.queue.index + 1:,} of {total:,}" if self.queue else ""
+        if self.second_read:
+            read = DECISION_TEXT.get(row.decision or "", "")
+            mine = f"<b>{read}</b>" if read else "not read again yet"
+            return (
+                f"<b>Second read</b> (blind: the pair's decision and score are hidden; your read never changes "
+                f"the decision) · Your read: {mine} · {position}"
+            )
         side = "at or above" if row.score >= self.threshold else "below"
         decision = DECISION_TEXT.get(row.decision or "", "")
         by = f" by {html.escape(row.reviewer)}" if row.reviewer else ""
@@ -341,8 +376,6 @@ class ReviewView(QWidget):
         recorded = self.queue.project.decision(row.key) if decision and self.queue is not None else None
         if recorded is not None and recorded.note:
             decided += f" — note: “{html.escape(recorded.note)}”"
-        total = len(self.queue) if self.queue else 0
-        position = f"pair {self.queue.index + 1:,} of {total:,}" if self.queue else ""
         if self.scores_hidden:
             return f"<b>Score hidden</b> (blind review) · Decision: {decided} · {position}"
         return (
@@ -433,9 +466,12 @@ class ReviewView(QWidget):
             self.message.emit(str(exc))
             return
         self.note.clear()
-        self._changes.append((current.decision or "", decision))
         self.model.row_changed(index)
         self.show_current()
+        if self.queue.second_read:
+            self._changes.append(None)
+            return
+        self._changes.append((current.decision or "", decision))
         self.decided.emit(current.decision or "", decision)
 
     def _note_edited(self, _text: str) -> None:
@@ -470,10 +506,11 @@ class ReviewView(QWidget):
         except ProjectError as exc:
             self.message.emit(str(exc))
             return
-        before, after = self._changes.pop() if self._changes else ("", "")
+        change = self._changes.pop() if self._changes else ("", "")
         self.model.row_changed(self.queue.index)
         self.show_current()
-        self.decided.emit(after, before)
+        if change is not None:
+            self.decided.emit(change[1], change[0])
 
     # ----- keys ------------------------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
+    from app.main_window import MainWindow
+
 logger = logging.getLogger(__name__)
 
 SIZE = (1440, 900)
@@ -61,6 +63,25 @@ def _save(widget: QWidget, path: Path) -> None:
     if not pixmap.save(str(path), "PNG"):
         raise OSError(f"cannot write {path}")
     logger.info("wrote %s", path)
+
+
+def second_read_like_a_colleague(window: MainWindow) -> str:
+    """A second reviewer reads eight decided pairs again, blind, agreeing with all but one; returns the name of
+    the reviewer before."""
+    from app.settings import REVIEWER
+
+    review = window.review
+    first_reviewer = window.settings.get(REVIEWER)
+    window.set_reviewer("B. Reviewer")
+    review.status.setCurrentIndex(review.status.findData("second_read"))
+    for number in range(8):
+        row = review.queue.current
+        first = window.project.decision(row.key).decision if row is not None else None
+        if first is None:
+            break
+        review.decide({"accept": "reject", "reject": "accept"}.get(first, first) if number == 3 else first)
+    review.show_current()
+    return first_reviewer
 
 
 def make_screenshots(out: Path, work: Path) -> list[Path]:
@@ -131,6 +152,10 @@ def make_screenshots(out: Path, work: Path) -> list[Path]:
     save(window, "review-lung-window-difference.png")
     review.trigger(Action.DIFFERENCE)
     review.trigger(Action.FILE_WINDOW)
+    first_reviewer = second_read_like_a_colleague(window)
+    save(window, "review-second-read.png")
+    window.set_reviewer(first_reviewer)
+    review.status.setCurrentIndex(0)
     window.tabs.setCurrentIndex(CALIBRATION_TAB)
     window.calibration.target.setValue(0.95)
     window.calibration.save_card()

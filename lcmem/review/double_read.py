@@ -63,20 +63,34 @@ def agreement(reads: Sequence[SecondRead], confidence: float = 0.95, resamples: 
     for a, b in zip(first, second, strict=True):
         table[a][b] += 1
     kappa = cohens_kappa(first, second)
-    interval = None
-    if len(reads) >= 2:
-        rng = np.random.default_rng(SEED)
-        values = []
-        for _ in range(resamples):
-            chosen = rng.integers(len(reads), size=len(reads))
-            value = cohens_kappa([first[i] for i in chosen], [second[i] for i in chosen])
-            if value is not None:
-                values.append(value)
-        if values:
-            tail = 100 * (1 - confidence) / 2
-            interval = (float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail)))
+    interval = _bootstrap_interval(first, second, confidence, resamples) if len(reads) >= 2 else None
     agreed = sum(a == b for a, b in zip(first, second, strict=True))
     return Agreement(len(reads), agreed, kappa, interval, confidence, table)
+
+
+def _bootstrap_interval(
+    first: Sequence[str], second: Sequence[str], confidence: float, resamples: int
+) -> tuple[float, float] | None:
+    """The percentile-bootstrap interval of κ (pairs resampled with replacement; resamples with κ undefined are
+    left out), computed a block of resamples at a time on label codes."""
+    codes = {label: code for code, label in enumerate(DECISIONS)}
+    a = np.array([codes[label] for label in first], dtype=np.int8)
+    b = np.array([codes[label] for label in second], dtype=np.int8)
+    rng = np.random.default_rng(SEED)
+    values = []
+    block = max(1, min(resamples, 2_000_000 // len(a)))
+    for start in range(0, resamples, block):
+        chosen = rng.integers(len(a), size=(min(block, resamples - start), len(a)))
+        x, y = a[chosen], b[chosen]
+        observed = (x == y).mean(axis=1)
+        chance = sum((x == code).mean(axis=1) * (y == code).mean(axis=1) for code in range(len(DECISIONS)))
+        defined = chance < 1.0
+        values.append((observed[defined] - chance[defined]) / (1.0 - chance[defined]))
+    kappas = np.concatenate(values)
+    if kappas.size == 0:
+        return None
+    tail = 100 * (1 - confidence) / 2
+    return float(np.percentile(kappas, tail)), float(np.percentile(kappas, 100 - tail))
 
 
 def project_agreement(project: Project) -> tuple[Agreement, Agreement]:

@@ -46,6 +46,8 @@ def test_agreement_counts_the_table_and_brackets_kappa() -> None:
     assert low < result.kappa < high and high - low < 0.6
     assert agreement(_reads(pairs)) == result  # seeded: the same reads give the same interval
     assert agreement(_reads(pairs[:1])).kappa_ci is None
+    perfect = agreement(_reads([("accept", "accept"), ("reject", "reject")] * 5))
+    assert perfect.kappa == 1.0 and perfect.kappa_ci == (1.0, 1.0)
     empty = agreement([])
     assert (empty.n, empty.kappa, empty.kappa_ci) == (0, None, None)
 
