@@ -31,6 +31,7 @@ from lcmem.errors import LCMemError
 from lcmem.progress import CancelToken, Progress
 from lcmem.review.calibrate import LCMEM_DEFAULT, DefaultThreshold, ThresholdCard
 from lcmem.review.export import export_pairs
+from lcmem.review.report import write_report
 from lcmem.store.project import Project
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,10 @@ class ExportDialog(QDialog):
         self.everything = QRadioButton("All candidate pairs of the current scan, with their flag")
         self.path = QLineEdit(str(project.path.with_name(project.path.stem + "-flagged.csv")))
         self.patient_ids = QCheckBox("Also export raw DICOM PatientIDs (identifying data)")
+        self.report = QCheckBox(
+            "Also write an HTML report beside it (OUT.html: findings, evidence, the same pairs with thumbnails; "
+            "pseudonyms only)"
+        )
         self.warning = QLabel(PATIENT_ID_WARNING)
         self.result = QLabel()
         self.export_button = QPushButton("Export")
@@ -111,6 +116,8 @@ class ExportDialog(QDialog):
         layout.addWidget(
             QLabel("A threshold card (OUT.threshold.json) is written beside the CSV and named in every row.")
         )
+        self.report.setChecked(True)
+        layout.addWidget(self.report)
         layout.addWidget(self.result)
         layout.addLayout(buttons)
         self.resize(720, 360)
@@ -141,17 +148,29 @@ class ExportDialog(QDialog):
         if include_ids and not self.confirm_patient_ids():
             return
         include_all = self.everything.isChecked()
+        report = out.with_suffix(".html") if self.report.isChecked() else None
         project, card, checksum = self.project, self.card, self.model_checksum
         self.export_button.setEnabled(False)
         self.result.setText("Exporting…")
 
-        def run(_progress: Progress, _cancel: CancelToken) -> int:
-            return export_pairs(project, out, card, checksum, include_all=include_all, include_patient_ids=include_ids)
+        def run(progress: Progress, _cancel: CancelToken) -> int:
+            count = export_pairs(project, out, card, checksum, include_all=include_all, include_patient_ids=include_ids)
+            if report is not None:
+                write_report(
+                    project,
+                    report,
+                    card,
+                    checksum,
+                    include_all=include_all,
+                    progress=lambda done, total: progress(done, total, "report thumbnails"),
+                )
+            return count
 
         def done(count: int) -> None:
-            self.result.setText(
-                f"Wrote {count:,} pairs to {out} (threshold card: {out.with_suffix('.threshold.json').name})."
-            )
+            written = f"threshold card: {out.with_suffix('.threshold.json').name}"
+            if report is not None:
+                written += f"; report: {report.name}"
+            self.result.setText(f"Wrote {count:,} pairs to {out} ({written}).")
             logger.info("exported %d pairs%s", count, " with raw patient ids" if include_ids else "")
             self.exported.emit(count, str(out))
 

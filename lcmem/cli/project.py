@@ -1,4 +1,5 @@
-"""``lcmem project ...``: the review project from the command line (new, scan, label, calibrate, export)."""
+"""``lcmem project ...``: the review project from the command line (new, scan, label, calibrate, export, report,
+status)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from lcmem.review.calibrate import calibrate_project, default_threshold, latest_
 from lcmem.review.curves import null_line
 from lcmem.review.double_read import describe_agreement, project_agreement
 from lcmem.review.export import export_pairs
+from lcmem.review.report import describe_findings, write_report
 from lcmem.runtime import configure_threads, resolve_device
 from lcmem.scan.types import ScanSettings
 from lcmem.store.ingest import scan_project
@@ -101,6 +103,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="also export raw DICOM PatientIDs (identifying data: only when you must)",
     )
     export.set_defaults(run=run_export)
+
+    report = commands.add_parser(
+        "report", help="write a self-contained HTML report: findings, evidence and the flagged pairs with thumbnails"
+    )
+    report.add_argument("project", type=Path)
+    report.add_argument("--out", type=Path, required=True, help="the .html file to write")
+    report.add_argument("--all", action="store_true", help="every candidate pair, not only flagged ones")
+    report.set_defaults(run=run_report)
 
     status = commands.add_parser(
         "status",
@@ -206,6 +216,16 @@ def run_export(args: argparse.Namespace) -> int:
             include_patient_ids=args.include_patient_ids,
         )
     print(f"wrote {count} pairs to {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Write the HTML report and print its findings."""
+    with Project.open(args.project, read_only=True) as project:
+        checksum = _model_checksum(project)
+        findings = write_report(project, args.out, latest_card(project, checksum), checksum, include_all=args.all)
+    print(describe_findings(findings))
+    print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 

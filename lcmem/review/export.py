@@ -67,6 +67,26 @@ def flag_of(row: PairRow, threshold: float) -> str:
     return ""
 
 
+def pair_rows(project: Project, page: int = 5000) -> Iterator[PairRow]:
+    """Every pair of the current scan, best score first, read a page at a time."""
+    total = count_pairs(project)
+    for offset in range(0, total, page):
+        yield from list_pairs(project, PairFilter(), offset, page)
+
+
+def threshold_in_force(project: Project, card: ThresholdCard | None, model_checksum: str) -> tuple[float, dict]:
+    """The threshold that flags pairs: the card's, else the :func:`~lcmem.review.calibrate.default_threshold`;
+    with the card as written beside an export (``rule`` is ``"default"`` for the default)."""
+    if card is not None:
+        return card.threshold, asdict(card)
+    default = default_threshold(project, model_checksum)
+    return default.value, {
+        "rule": "default",
+        "threshold": default.value,
+        "note": f"not calibrated: {default.explanation}",
+    }
+
+
 def export_pairs(
     project: Project,
     out: str | Path,
@@ -81,63 +101,55 @@ def export_pairs(
     The card (or the :func:`~lcmem.review.calibrate.default_threshold`) is written to ``OUT.threshold.json``
     and named in every row.
     """
-    default = default_threshold(project, model_checksum)
-    threshold = card.threshold if card is not None else default.value
-    rule = card.rule if card is not None else "default"
+    threshold, card_data = threshold_in_force(project, card, model_checksum)
+    rule = card_data["rule"]
     columns = BASE_COLUMNS + (RAW_ID_COLUMNS if include_patient_ids else ())
     details = _image_details(project)
-    extras = _decision_extras(project)
+    extras = decision_extras(project)
     second_reads = _second_reads_text(project)
     null = np.array(real_null_scores(project), dtype=np.float64)
 
     def rows() -> Iterator[list[object]]:
-        total = count_pairs(project)
-        for offset in range(0, total, 5000):
-            for row in list_pairs(project, PairFilter(), offset, 5000):
-                flag = flag_of(row, threshold)
-                if not flag and not include_all:
-                    continue
-                k = row.key
-                s = details.get((k.synthetic_sha256, k.synthetic_frame), {})
-                r = details.get((k.real_sha256, k.real_frame), {})
-                values = [
-                    row.synthetic_path,
-                    row.real_path,
-                    k.synthetic_frame,
-                    k.real_frame,
-                    k.synthetic_sha256,
-                    k.real_sha256,
-                    f"{row.score:.6f}",
-                    _fraction_text(null_fraction_below(null, row.score)),
-                    row.rank,
-                    flag,
-                    row.decision or "",
-                    row.reviewer or "",
-                    row.decided_at or "",
-                    *extras.get(k, ("", "")),
-                    second_reads.get(k, ""),
-                    row.synthetic_patient or "",
-                    row.real_patient or "",
-                    s.get("sop"),
-                    r.get("sop"),
-                    s.get("series"),
-                    r.get("series"),
-                    s.get("study"),
-                    r.get("study"),
-                    f"{threshold:.6f}",
-                    rule,
-                    model_checksum,
-                ]
-                if include_patient_ids:
-                    values += [s.get("patient_id"), r.get("patient_id")]
-                yield values
+        for row in pair_rows(project):
+            flag = flag_of(row, threshold)
+            if not flag and not include_all:
+                continue
+            k = row.key
+            s = details.get((k.synthetic_sha256, k.synthetic_frame), {})
+            r = details.get((k.real_sha256, k.real_frame), {})
+            values = [
+                row.synthetic_path,
+                row.real_path,
+                k.synthetic_frame,
+                k.real_frame,
+                k.synthetic_sha256,
+                k.real_sha256,
+                f"{row.score:.6f}",
+                _fraction_text(null_fraction_below(null, row.score)),
+                row.rank,
+                flag,
+                row.decision or "",
+                row.reviewer or "",
+                row.decided_at or "",
+                *extras.get(k, ("", "")),
+                second_reads.get(k, ""),
+                row.synthetic_patient or "",
+                row.real_patient or "",
+                s.get("sop"),
+                r.get("sop"),
+                s.get("series"),
+                r.get("series"),
+                s.get("study"),
+                r.get("study"),
+                f"{threshold:.6f}",
+                rule,
+                model_checksum,
+            ]
+            if include_patient_ids:
+                values += [s.get("patient_id"), r.get("patient_id")]
+            yield values
 
     count = write_csv_atomic(out, columns, rows())
-    card_data = (
-        asdict(card)
-        if card is not None
-        else {"rule": "default", "threshold": default.value, "note": f"not calibrated: {default.explanation}"}
-    )
     Path(str(out)).with_suffix(".threshold.json").write_text(json.dumps(card_data, indent=2) + "\n", "utf-8")
     return count
 
@@ -167,7 +179,7 @@ def _fraction_text(fraction: float | None) -> str:
     return "" if fraction is None else f"{fraction:.4f}"
 
 
-def _decision_extras(project: Project) -> dict[PairKey, tuple[str, str]]:
+def decision_extras(project: Project) -> dict[PairKey, tuple[str, str]]:
     """Per decided pair: its note, and ``"yes"`` / ``"no"`` for whether its reviewer decided with the score
     hidden (``""`` where that is not known: decisions older than schema 4, or made outside the review screen)."""
     query = select(

@@ -37,9 +37,12 @@ def render_thumbnail(path: str | Path, frame: int = 0, size: int = THUMBNAIL_SIZ
     Raises:
         ImageReadError: the file cannot be read (see :func:`lcmem.io.load_image`).
     """
-    loaded = lcmem.io.load_image(path, frame)
-    pixels = np.rint(np.clip(loaded.pixels, 0.0, 1.0) * 255).astype(np.uint8)
-    image = Image.fromarray(pixels, "L" if pixels.ndim == 2 else "RGB")
+    return shrink(lcmem.io.load_image(path, frame).pixels, size)
+
+
+def shrink(pixels: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
+    """Decoded pixels (float in [0, 1]) as 8-bit, shrunk to fit ``size`` × ``size`` (never enlarged)."""
+    image = Image.fromarray(np.rint(np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8))
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
     return np.asarray(image)
 

@@ -80,9 +80,13 @@ def test_calibration_saves_the_expected_card(qtbot, scanned) -> None:
     assert "threshold" in view.preview.text()
 
 
-def _export(qtbot, project: Project, out: Path, card, *, everything=False, ids=False, confirm=True) -> list[dict]:
+def _export(
+    qtbot, project: Project, out: Path, card, *, everything=False, ids=False, confirm=True, report=False
+) -> list[dict]:
     dialog = ExportDialog(project, TaskRunner(1, inline=True), card, CHECKSUM)
     qtbot.addWidget(dialog)
+    assert dialog.report.isChecked()  # the report is on unless unticked
+    dialog.report.setChecked(report)
     dialog.path.setText(str(out))
     dialog.everything.setChecked(everything)
     dialog.patient_ids.setChecked(ids)
@@ -107,8 +111,11 @@ def test_export_writes_the_flagged_rows_with_pseudonyms_only(qtbot, scanned, tmp
     assert (tmp_path / "flagged.threshold.json").is_file()
     text = (tmp_path / "flagged.csv").read_text(encoding="utf-8")
     assert "PAT-SECRET" not in text and "synthetic_patient_id" not in text
-    everything = _export(qtbot, scanned, tmp_path / "all.csv", card, everything=True)
+    assert not (tmp_path / "flagged.html").exists()
+    everything = _export(qtbot, scanned, tmp_path / "all.csv", card, everything=True, report=True)
     assert len(everything) == 21
+    report = (tmp_path / "all.html").read_text(encoding="utf-8")
+    assert report.count("<tr class=") == 21 and "PAT-SECRET" not in report and "All candidate pairs (21)" in report
 
 
 def test_raw_patient_ids_only_through_the_warned_opt_in(qtbot, scanned, tmp_path: Path) -> None:
