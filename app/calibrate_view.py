@@ -39,6 +39,7 @@ from lcmem.review.calibrate import (
 )
 from lcmem.review.curves import NullLine, histogram_floor, null_line, pr_curve, roc_curve, score_histogram
 from lcmem.review.double_read import describe_agreement, project_agreement
+from lcmem.review.probability import describe_fit, fit_isotonic
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, labelled_scores, real_null_scores
 
@@ -101,6 +102,7 @@ class CalibrateView(QWidget):
         self.summary = QLabel()
         self.audit = QLabel()
         self.double_read = QLabel()
+        self.probability = QLabel()
         self.labels = QLabel()
         self.histogram = HistogramPlot()
         self.roc = CurvePlot("ROC", "false-positive rate", "true-positive rate (recall)", diagonal=True)
@@ -113,7 +115,7 @@ class CalibrateView(QWidget):
         self._build()
 
     def _build(self) -> None:
-        for label in (self.summary, self.labels, self.audit, self.double_read, self.preview):
+        for label in (self.summary, self.labels, self.audit, self.probability, self.double_read, self.preview):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
         plots = QHBoxLayout()
@@ -141,6 +143,7 @@ class CalibrateView(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.labels)
         layout.addWidget(self.audit)
+        layout.addWidget(self.probability)
         layout.addWidget(self.double_read)
         layout.addLayout(plots, 1)
         layout.addWidget(picker)
@@ -174,6 +177,7 @@ class CalibrateView(QWidget):
         )
         threshold, _ = threshold_in_use(self.card, self.default)
         self.audit.setText(describe_audit(audit_estimate(project, threshold)) if project is not None else "")
+        self.probability.setText(describe_fit(fit_isotonic(self.scores, self.positive)) if project is not None else "")
         self.double_read.setText(describe_agreement(*project_agreement(project)) if project is not None else "")
         self.null_scores = np.array(real_null_scores(project) if project is not None else [], dtype=np.float64)
         self.null = null_line(self.null_scores)

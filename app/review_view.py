@@ -40,6 +40,7 @@ from app.pair_table import COLUMNS, DECISION_TEXT, SCORE, THUMB_SIZE, PairTableM
 from app.thumbnails import ThumbnailProvider
 from lcmem.errors import ProjectError
 from lcmem.review.curves import null_fraction_below
+from lcmem.review.probability import IsotonicFit, project_fit
 from lcmem.review.queue import ReviewQueue
 from lcmem.store.queries import PairFilter, real_null_scores
 from lcmem.store.types import PairRow
@@ -126,6 +127,7 @@ class ReviewView(QWidget):
         self.keymap = Keymap()
         self.scores_hidden = False
         self.null_scores = np.zeros(0)
+        self.fit: IsotonicFit | None = None
         self.buttons: dict[Action, QPushButton] = {}
         self._moving = False
         self._changes: list[tuple[str, str] | None] = []  # None: a second read (no decision changed)
@@ -230,6 +232,7 @@ class ReviewView(QWidget):
         if queue is not None:
             queue.scores_hidden = self.scores_hidden
         self.null_scores = np.array(real_null_scores(queue.project) if queue else [], dtype=np.float64)
+        self.fit = project_fit(queue.project) if queue else None
         self.compare.set_project(queue.project if queue else None)
         read_only = queue is None or queue.project.read_only
         for action in (Action.ACCEPT, Action.REJECT, Action.UNSURE, Action.UNDO):
@@ -380,8 +383,8 @@ class ReviewView(QWidget):
             return f"<b>Score hidden</b> (blind review) · Decision: {decided} · {position}"
         return (
             f"<b>Score {row.score:.3f}</b> (rank {row.rank} for this synthetic image) · {side} the threshold "
-            f"{self.threshold:.3f} ({self.threshold_note}){self._null_text(row.score)} · Decision: {decided} · "
-            f"{position}"
+            f"{self.threshold:.3f} ({self.threshold_note}){self._null_text(row.score)}"
+            f"{self._probability_text(row.score)} · Decision: {decided} · {position}"
         )
 
     def _null_text(self, score: float) -> str:
@@ -392,6 +395,17 @@ class ReviewView(QWidget):
         if fraction == 1.0:
             return f" · closer than any real image is to its nearest other real image ({self.null_scores.size:,})"
         return f" · closer than {100 * fraction:.1f} % of real images are to their nearest other real image"
+
+    def _probability_text(self, score: float) -> str:
+        """The score's calibrated probability on this project's labels, with the counts behind it."""
+        if self.fit is None:
+            return ""
+        band = self.fit.band(score)
+        outside = "" if self.fit.covers(score) else ", nearest band"
+        return (
+            f" · P(memorized) {band.rate:.2f} on the labels ({band.memorized} of {band.labelled} at "
+            f"{band.low:.3f}–{band.high:.3f}{outside})"
+        )
 
     def _row_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if self._moving or self.queue is None or not current.isValid():
@@ -467,6 +481,8 @@ class ReviewView(QWidget):
             return
         self.note.clear()
         self.model.row_changed(index)
+        if not self.queue.second_read:
+            self.fit = project_fit(self.queue.project)
         self.show_current()
         if self.queue.second_read:
             self._changes.append(None)
@@ -507,6 +523,8 @@ class ReviewView(QWidget):
             self.message.emit(str(exc))
             return
         change = self._changes.pop() if self._changes else ("", "")
+        if change is not None:
+            self.fit = project_fit(self.queue.project)
         self.model.row_changed(self.queue.index)
         self.show_current()
         if change is not None:

@@ -26,6 +26,7 @@ from lcmem.review.calibrate import calibrate_project, default_threshold, latest_
 from lcmem.review.curves import null_line
 from lcmem.review.double_read import describe_agreement, project_agreement
 from lcmem.review.export import export_pairs
+from lcmem.review.probability import describe_fit, project_fit
 from lcmem.review.report import describe_findings, write_report
 from lcmem.runtime import configure_threads, resolve_device
 from lcmem.scan.types import ScanSettings
@@ -115,7 +116,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     status = commands.add_parser(
         "status",
         help="print counts, the current scan, the threshold, the real→real null line, the audit below the "
-        "threshold and the double-read agreement as JSON",
+        "threshold, the calibrated-probability bands and the double-read agreement as JSON",
     )
     status.add_argument("project", type=Path)
     status.set_defaults(run=run_status)
@@ -239,6 +240,7 @@ def run_status(args: argparse.Namespace) -> int:
         checksum = done[-1].model_checksum if done else None
         audit = audit_estimate(project, card.threshold if card else default_threshold(project, checksum).value)
         between, within = project_agreement(project)
+        fit = project_fit(project)
         status = {
             "sources": [asdict(s) for s in project.sources()],
             "scans": [asdict(s) for s in scans],
@@ -251,6 +253,10 @@ def run_status(args: argparse.Namespace) -> int:
             "threshold_card": asdict(card) if card else None,
             "real_null": asdict(line) if line else None,
             "audit": {**asdict(audit), "text": describe_audit(audit)},
+            "calibrated_probability": {
+                "bands": [asdict(b) for b in fit.bands] if fit else None,
+                "text": describe_fit(fit),
+            },
             "double_read": {
                 "another_reader": asdict(between),
                 "same_reader": asdict(within),

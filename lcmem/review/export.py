@@ -4,8 +4,11 @@ Flagged = accepted by a reviewer, or scoring at or above the card's threshold an
 are exported pseudonymised; the raw PatientID only when the caller explicitly asks for it.
 ``null_fraction_below`` puts each score against the scan's real→real null scores: 0.999 means the pair is
 closer than 99.9 % of real images are to their nearest other real image (empty when the scan has none).
-``second_reads`` lists the blind second reads of a pair (reviewer QC, :mod:`lcmem.review.double_read`) as
-``reviewer: decision`` entries separated by ``; `` (they never change ``decision``).
+``calibrated_probability`` is the rate of memorized pairs among the labelled pairs of the pair's score band
+(:mod:`lcmem.review.probability`; outside the labelled scores, the nearest band's; empty before there are
+enough labels). ``second_reads`` lists the blind second reads of a pair (reviewer QC,
+:mod:`lcmem.review.double_read`) as ``reviewer: decision`` entries separated by ``; `` (they never change
+``decision``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import select
 from lcmem.csv_cells import write_csv_atomic
 from lcmem.review.calibrate import ThresholdCard, default_threshold
 from lcmem.review.curves import null_fraction_below
+from lcmem.review.probability import project_fit
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, list_pairs, real_null_scores
 from lcmem.store.schema import decisions, images
@@ -35,6 +39,7 @@ BASE_COLUMNS = (
     "real_sha256",
     "score",
     "null_fraction_below",
+    "calibrated_probability",
     "rank",
     "flag",
     "decision",
@@ -108,6 +113,7 @@ def export_pairs(
     extras = decision_extras(project)
     second_reads = _second_reads_text(project)
     null = np.array(real_null_scores(project), dtype=np.float64)
+    fit = project_fit(project)
 
     def rows() -> Iterator[list[object]]:
         for row in pair_rows(project):
@@ -126,6 +132,7 @@ def export_pairs(
                 k.real_sha256,
                 f"{row.score:.6f}",
                 _fraction_text(null_fraction_below(null, row.score)),
+                _fraction_text(fit.probability(row.score) if fit is not None else None),
                 row.rank,
                 flag,
                 row.decision or "",

@@ -32,6 +32,7 @@ from lcmem.review.compare import describe_window
 from lcmem.review.curves import null_fraction_below, null_line
 from lcmem.review.double_read import describe_agreement, project_agreement
 from lcmem.review.export import decision_extras, flag_of, pair_rows, threshold_in_force
+from lcmem.review.probability import IsotonicFit, describe_fit, project_fit
 from lcmem.review.thumbnails import shrink
 from lcmem.store.project import Project, utc_now
 from lcmem.store.queries import count_images, real_null_scores
@@ -119,7 +120,8 @@ def write_report(
     )
     null = np.array(real_null_scores(project), dtype=np.float64)
     evidence = [_null_sentence(null), describe_audit(audit_estimate(project, threshold))]
-    evidence.append(describe_agreement(*project_agreement(project)))
+    fit = project_fit(project)
+    evidence += [describe_fit(fit), describe_agreement(*project_agreement(project))]
     notes = {key: note for key, (note, _hidden) in decision_extras(project).items() if note}
     thumbnails: dict[tuple[str, int], _Thumbnail] = {}
 
@@ -133,8 +135,8 @@ def write_report(
     for number, (row, flag) in enumerate(shown, start=1):
         real = thumbnail(row.real_path, row.key.real_sha256, row.key.real_frame)
         synthetic = thumbnail(row.synthetic_path, row.key.synthetic_sha256, row.key.synthetic_frame)
-        closer = null_fraction_below(null, row.score)
-        rows_html.append(_row_html(number, row, flag, (real, synthetic), closer, notes.get(row.key, "")))
+        evidence_of_score = (null_fraction_below(null, row.score), fit)
+        rows_html.append(_row_html(number, row, flag, (real, synthetic), evidence_of_score, notes.get(row.key, "")))
         if progress is not None:
             progress(number, len(shown))
     scans = [s for s in project.scans() if s.status == "done"]
@@ -215,10 +217,11 @@ def _row_html(
     row: PairRow,
     flag: str,
     thumbnails: tuple[_Thumbnail, _Thumbnail],
-    null_fraction: float | None,
+    evidence: tuple[float | None, IsotonicFit | None],
     note: str,
 ) -> str:
     real, synthetic = thumbnails
+    null_fraction, fit = evidence
     decision = DECISION_WORDS.get(row.decision or "", "undecided")
     who = f"<br>{html.escape(row.reviewer)} · {html.escape(row.decided_at or '')}" if row.reviewer else ""
     who += f"<br><i>{html.escape(note)}</i>" if note else ""
@@ -226,6 +229,9 @@ def _row_html(
     if null_fraction is not None:
         share = "every" if null_fraction == 1.0 else f"{100 * null_fraction:.1f} % of"
         closer = f"<br>closer than {share} real→real nearest pair{'s' if null_fraction < 1.0 else ''}"
+    if fit is not None:
+        band = fit.band(row.score)
+        closer += f"<br>P(memorized) {band.rate:.2f} ({band.memorized} of {band.labelled} labelled at this band)"
     patients = " / ".join(html.escape(p or "—") for p in (row.real_patient, row.synthetic_patient))
     css = row.decision or "undecided"
     return (

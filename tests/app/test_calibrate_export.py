@@ -11,10 +11,12 @@ from sqlalchemy import update
 
 from app.calibrate_view import CalibrateView
 from app.export_dialog import ExportDialog
+from app.keys import Action
 from app.workers import TaskRunner
 from lcmem.review.calibrate import DEFAULT_THRESHOLD, calibrate_project, default_threshold, latest_card
+from lcmem.review.probability import project_fit
 from lcmem.store.project import Project
-from lcmem.store.queries import list_pairs, real_null_scores
+from lcmem.store.queries import PairFilter, list_pairs, real_null_scores
 from lcmem.store.schema import scans
 
 CHECKSUM = "model-checksum"
@@ -144,3 +146,35 @@ def test_a_model_threshold_recorded_by_the_scan_is_the_default_shown(qtbot, scan
     )
     qtbot.addWidget(dialog)
     assert "≥ 0.731 (model default, not calibrated)" in dialog.flagged.text()
+
+
+def test_the_calibrated_probability_follows_the_labels(qtbot, review, tmp_path: Path) -> None:
+    scanned = review.queue.project
+    assert "P(memorized)" not in review.compare.info.text()  # no labels yet
+    rows = list_pairs(scanned)
+    for row in rows[:10]:
+        scanned.set_decision(row.key, "accept", "ana")
+    for row in rows[10:-1]:
+        scanned.set_decision(row.key, "reject", "ana")
+    review.set_queue(review.queue)
+    review.apply_filter(PairFilter(status="undecided"))
+    last = rows[-1]
+    assert review.queue.current.key == last.key
+    fit = project_fit(scanned)
+    band = fit.band(last.score)
+    assert band == fit.bands[0] and band.rate == 0.0 and fit.bands[-1].rate == 1.0
+    text = review.compare.info.text()
+    assert f"P(memorized) 0.00 on the labels (0 of {band.labelled} at {band.low:.3f}" in text
+    review.trigger(Action.ACCEPT)  # a memorized pair below every label: the fit changes at once
+    review.queue.go_to(0)
+    review.show_current()
+    assert review.fit.n_labels == len(rows) and review.fit != fit
+    exported = _export(qtbot, scanned, tmp_path / "all.csv", None, everything=True)
+    by_key = {(r["synthetic_sha256"], r["real_sha256"]): r["calibrated_probability"] for r in exported}
+    assert {by_key[(r.key.synthetic_sha256, r.key.real_sha256)] for r in rows} == {
+        f"{review.fit.probability(r.score):.4f}" for r in rows
+    }
+    calibration = CalibrateView()
+    qtbot.addWidget(calibration)
+    calibration.set_project(scanned, CHECKSUM)
+    assert calibration.probability.text().startswith(f"Calibrated probability (isotonic fit of {len(rows)} labels")
