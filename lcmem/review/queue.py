@@ -184,8 +184,9 @@ class ReviewQueue:
             self.project.clear_second_read(row.key, step.second_reader)
         else:
             self.project.set_second_read(row.key, step.second_reader, step.previous)
-        index = self.rows.index_of(row.candidate_id)
-        if index is None or (step.second_reader is not None) != self.second_read:
+        shown_here = step.second_reader == self.reviewer if self.second_read else step.second_reader is None
+        index = self.rows.index_of(row.candidate_id) if shown_here else None
+        if index is None:
             return self.current
         shown = self.rows.get(index) or row
         self.rows[index] = replace(shown, decision=step.previous, reviewer=step.previous_reviewer)

@@ -112,6 +112,19 @@ def test_undo_withdraws_or_restores_a_second_read(scanned_project: Project) -> N
     _, within = project_agreement(scanned_project)
     assert within.n == 0
 
+    queue.decide("reject")
+    scanned_project.set_second_read(key, "ben", "unsure")
+    queue.reviewer = "ben"
+    queue.reload()
+    queue.undo()  # ana's read is withdrawn; ben's list shows ben's read, untouched
+    assert [(r.reviewer, r.decision) for r in scanned_project.second_reads()] == [("ben", "unsure")]
+    assert queue.current.decision == "unsure"
+    queue.decide("accept")
+    queue.reload(second_read=False)
+    queue.undo()  # a second read undone from the decisions list: the decisions list is untouched
+    assert [(r.reviewer, r.decision) for r in scanned_project.second_reads()] == [("ben", "unsure")]
+    assert queue.rows[0].decision == "accept"
+
 
 def test_only_a_decided_pair_can_be_read_again(scanned_project: Project) -> None:
     key = ReviewQueue(scanned_project, "ana").current.key
