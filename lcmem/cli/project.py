@@ -27,7 +27,7 @@ from lcmem.review.curves import null_line
 from lcmem.review.double_read import describe_agreement, project_agreement
 from lcmem.review.export import export_pairs
 from lcmem.review.probability import describe_fit, project_fit
-from lcmem.review.report import describe_findings, write_report
+from lcmem.review.report import collect_findings, describe_findings, write_report
 from lcmem.runtime import configure_threads, resolve_device
 from lcmem.scan.types import ScanSettings
 from lcmem.store.ingest import scan_project
@@ -115,8 +115,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     status = commands.add_parser(
         "status",
-        help="print counts, the current scan, the threshold, the real→real null line, the audit below the "
-        "threshold, the calibrated-probability bands and the double-read agreement as JSON",
+        help="print counts, the current scan, the threshold, the findings, the real→real null line, the audit "
+        "below the threshold, the calibrated-probability bands and the double-read agreement as JSON",
     )
     status.add_argument("project", type=Path)
     status.set_defaults(run=run_status)
@@ -238,7 +238,9 @@ def run_status(args: argparse.Namespace) -> int:
         line = null_line(np.array(real_null_scores(project)))
         done = [s for s in scans if s.status == "done"]
         checksum = done[-1].model_checksum if done else None
-        audit = audit_estimate(project, card.threshold if card else default_threshold(project, checksum).value)
+        threshold = card.threshold if card else default_threshold(project, checksum).value
+        audit = audit_estimate(project, threshold)
+        findings, _ = collect_findings(project, threshold)
         between, within = project_agreement(project)
         fit = project_fit(project)
         status = {
@@ -252,6 +254,7 @@ def run_status(args: argparse.Namespace) -> int:
             "problems": len(list_problems(project)),
             "threshold_card": asdict(card) if card else None,
             "real_null": asdict(line) if line else None,
+            "findings": {**asdict(findings), "text": describe_findings(findings)},
             "audit": {**asdict(audit), "text": describe_audit(audit)},
             "calibrated_probability": {
                 "bands": [asdict(b) for b in fit.bands] if fit else None,

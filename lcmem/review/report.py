@@ -89,35 +89,7 @@ def write_report(
         OSError: the report cannot be written where asked (its ``filename`` is ``out``).
     """
     threshold, card_data = threshold_in_force(project, card, model_checksum)
-    shown: list[tuple[PairRow, str]] = []
-    accepted_synthetic, accepted_real, patients = set(), set(), set()
-    pairs = decided = flagged = accepted = flagged_undecided = 0
-    for row in pair_rows(project):
-        pairs += 1
-        decided += row.decision is not None
-        flag = flag_of(row, threshold)
-        flagged += bool(flag)
-        flagged_undecided += flag == "above_threshold" and row.decision is None
-        if row.decision == "accept":
-            accepted += 1
-            accepted_synthetic.add((row.key.synthetic_sha256, row.key.synthetic_frame))
-            accepted_real.add((row.key.real_sha256, row.key.real_frame))
-            if row.real_patient:
-                patients.add(row.real_patient)
-        if flag or include_all:
-            shown.append((row, flag))
-    findings = Findings(
-        synthetic_images=count_images(project, "synthetic"),
-        real_images=count_images(project, "real"),
-        pairs=pairs,
-        decided=decided,
-        flagged=flagged,
-        accepted=accepted,
-        flagged_undecided=flagged_undecided,
-        synthetic_memorized=len(accepted_synthetic),
-        real_memorized=len(accepted_real),
-        patients_memorized=len(patients) if patients else None,
-    )
+    findings, shown = collect_findings(project, threshold, include_all=include_all)
     null = np.array(real_null_scores(project), dtype=np.float64)
     evidence = [_null_sentence(null), describe_audit(audit_estimate(project, threshold))]
     fit = project_fit(project)
@@ -153,6 +125,42 @@ def write_report(
     with atomic_text_file(out) as stream:
         stream.write(document)
     return findings
+
+
+def collect_findings(
+    project: Project, threshold: float, *, include_all: bool = False
+) -> tuple[Findings, list[tuple[PairRow, str]]]:
+    """The findings at ``threshold`` and the pairs a report lists (flagged, or all), each with its flag."""
+    shown: list[tuple[PairRow, str]] = []
+    accepted_synthetic, accepted_real, patients = set(), set(), set()
+    pairs = decided = flagged = accepted = flagged_undecided = 0
+    for row in pair_rows(project):
+        pairs += 1
+        decided += row.decision is not None
+        flag = flag_of(row, threshold)
+        flagged += bool(flag)
+        flagged_undecided += flag == "above_threshold" and row.decision is None
+        if row.decision == "accept":
+            accepted += 1
+            accepted_synthetic.add((row.key.synthetic_sha256, row.key.synthetic_frame))
+            accepted_real.add((row.key.real_sha256, row.key.real_frame))
+            if row.real_patient:
+                patients.add(row.real_patient)
+        if flag or include_all:
+            shown.append((row, flag))
+    findings = Findings(
+        synthetic_images=count_images(project, "synthetic"),
+        real_images=count_images(project, "real"),
+        pairs=pairs,
+        decided=decided,
+        flagged=flagged,
+        accepted=accepted,
+        flagged_undecided=flagged_undecided,
+        synthetic_memorized=len(accepted_synthetic),
+        real_memorized=len(accepted_real),
+        patients_memorized=len(patients) if patients else None,
+    )
+    return findings, shown
 
 
 def describe_findings(findings: Findings) -> str:

@@ -48,6 +48,9 @@ def test_headless_workflow(tiny_bundle_dir: Path, tmp_path: Path, capsys: pytest
     read = state["double_read"]["another_reader"]
     assert (read["n"], read["agreed"], read["table"]["reject"]["accept"]) == (1, 0, 1)
     assert state["double_read"]["text"].startswith("Double read: 1 read again by another reader: 0 % agree")
+    findings = state["findings"]
+    assert (findings["accepted"], findings["decided"], findings["synthetic_memorized"]) == (1, 2, 1)
+    assert findings["text"].startswith("1 of ")
     assert main(["project", "calibrate", str(project), "--target-recall", "0.99"]) == 0
     assert json.loads(capsys.readouterr().out)["rule"] == "default"
     out = tmp_path / "flagged.csv"
