@@ -25,6 +25,8 @@ class Action(enum.Enum):
     """What a key does on the review screen."""
 
     ACCEPT = "accept"
+    ACCEPT_COPY = "accept_copy"
+    ACCEPT_PATIENT = "accept_patient"
     REJECT = "reject"
     UNSURE = "unsure"
     SKIP = "skip"
@@ -64,6 +66,8 @@ class Binding:
 
 DEFAULT_KEYMAP = (
     Binding(Action.ACCEPT, ("A",), "Accept: memorized (same image or same patient)"),
+    Binding(Action.ACCEPT_COPY, ("C",), "Accept as a copy: the synthetic image is this real image, maybe altered"),
+    Binding(Action.ACCEPT_PATIENT, ("P",), "Accept as the same patient: another image of this patient or lesion"),
     Binding(Action.REJECT, ("R",), "Reject: not a match"),
     Binding(Action.UNSURE, ("Q",), "Unsure: decide later (kept out of calibration)"),
     Binding(Action.SKIP, ("S", "Space"), "Skip: leave undecided, go to the next pair"),

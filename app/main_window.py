@@ -196,6 +196,8 @@ class MainWindow(QMainWindow):
         self._action("&Project", "Reviewer &name…", self.choose_reviewer)
         for action, text in (
             (Action.ACCEPT, "Accept: memorized"),
+            (Action.ACCEPT_COPY, "Accept: memorized, a copy"),
+            (Action.ACCEPT_PATIENT, "Accept: memorized, the same patient"),
             (Action.REJECT, "Reject: not a match"),
             (Action.UNSURE, "Unsure"),
             (Action.SKIP, "Skip"),

@@ -18,12 +18,20 @@ from PySide6.QtGui import QColor, QFont, QImage
 
 from app.thumbnails import ThumbKey, ThumbnailProvider, scaled
 from lcmem.review.queue import ReviewQueue
-from lcmem.store.types import PairRow
+from lcmem.store.types import KIND_TEXT, PairRow
 
 logger = logging.getLogger(__name__)
 
 THUMB_SIZE = 52
 DECISION_TEXT = {"accept": "memorized", "reject": "not a match", "unsure": "unsure"}
+
+
+def decision_text(decision: str | None, kind: str | None = None) -> str:
+    """A decision in words, with an accepted pair's kind: ``memorized (copy)``; ``""`` when undecided."""
+    text = DECISION_TEXT.get(decision or "", "")
+    return f"{text} ({KIND_TEXT[kind]})" if text and kind in KIND_TEXT else text
+
+
 DECISION_COLOURS = {"accept": QColor(248, 215, 218), "reject": QColor(212, 237, 218), "unsure": QColor(255, 243, 205)}
 _SCALED_CAPACITY = 600
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -162,7 +170,7 @@ class PairTableModel(QAbstractTableModel):
         if column == RANK:
             return str(row.rank)
         if column == DECISION:
-            return DECISION_TEXT.get(row.decision or "", "")
+            return decision_text(row.decision, row.kind)
         if column == PATIENT:
             return patient_text(row)
         if column == SYNTHETIC_FILE:

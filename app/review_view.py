@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.compare_view import CompareView
 from app.image_loader import ImageLoader
 from app.keys import PRESET_ACTIONS, Action, Keymap
-from app.pair_table import COLUMNS, DECISION_TEXT, SCORE, THUMB_SIZE, PairTableModel
+from app.pair_table import COLUMNS, SCORE, THUMB_SIZE, PairTableModel, decision_text
 from app.thumbnails import ThumbnailProvider
 from lcmem.errors import ProjectError
 from lcmem.review.curves import null_fraction_below
@@ -366,14 +366,14 @@ class ReviewView(QWidget):
         total = len(self.queue) if self.queue else 0
         position = f"pair {self.queue.index + 1:,} of {total:,}" if self.queue else ""
         if self.second_read:
-            read = DECISION_TEXT.get(row.decision or "", "")
+            read = decision_text(row.decision)
             mine = f"<b>{read}</b>" if read else "not read again yet"
             return (
                 f"<b>Second read</b> (blind: the pair's decision and score are hidden; your read never changes "
                 f"the decision) · Your read: {mine} · {position}"
             )
         side = "at or above" if row.score >= self.threshold else "below"
-        decision = DECISION_TEXT.get(row.decision or "", "")
+        decision = decision_text(row.decision, row.kind)
         by = f" by {html.escape(row.reviewer)}" if row.reviewer else ""
         decided = f"<b>{decision}</b>{by}" if decision else "undecided"
         recorded = self.queue.project.decision(row.key) if decision and self.queue is not None else None
@@ -429,6 +429,8 @@ class ReviewView(QWidget):
         """Do what a key or button asks."""
         if action in (Action.ACCEPT, Action.REJECT, Action.UNSURE):
             self.decide(action.value)
+        elif action in (Action.ACCEPT_COPY, Action.ACCEPT_PATIENT):
+            self.decide("accept", kind="copy" if action is Action.ACCEPT_COPY else "patient")
         elif action is Action.SKIP:
             self._move(lambda q: q.skip())
         elif action is Action.NEXT:
@@ -467,15 +469,15 @@ class ReviewView(QWidget):
         step(self.queue)
         self.show_current()
 
-    def decide(self, decision: str) -> None:
-        """Record ``decision`` on the current pair, with the note field's text (or, when it is empty, the note
-        the pair's decision already had), and move to the next one."""
+    def decide(self, decision: str, kind: str | None = None) -> None:
+        """Record ``decision`` (and an accepted pair's ``kind``) on the current pair, with the note field's text
+        (or, when it is empty, the note the pair's decision already had), and move to the next one."""
         current = self.queue.current if self.queue is not None else None
         if self.queue is None or current is None:
             return
         index = self.queue.index
         try:
-            self.queue.decide(decision, note=self.note.text().strip())
+            self.queue.decide(decision, note=self.note.text().strip(), kind=kind)
         except ProjectError as exc:
             self.message.emit(str(exc))
             return

@@ -41,7 +41,7 @@ from lcmem.store.queries import (
     real_null_scores,
 )
 from lcmem.store.schema import images
-from lcmem.store.types import DECISIONS, PairKey
+from lcmem.store.types import DECISIONS, MEMORIZED_KINDS, PairKey
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -80,6 +80,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     label.add_argument("--decision", choices=DECISIONS, required=True)
     label.add_argument("--reviewer", default=None, help="default: the login name")
     label.add_argument("--note", default="")
+    label.add_argument(
+        "--kind", choices=MEMORIZED_KINDS, default=None, help="with --decision accept: a copy, or the same patient"
+    )
     label.add_argument(
         "--second-read",
         action="store_true",
@@ -177,13 +180,14 @@ def run_label(args: argparse.Namespace) -> int:
         key = PairKey(*synthetic, *real)
         reviewer = args.reviewer or getpass.getuser()
         if args.second_read:
-            if args.note:
-                raise ProjectError("a second read has no note; notes go with the pair's decision")
+            if args.note or args.kind:
+                raise ProjectError("a second read has no note or kind; those go with the pair's decision")
             project.set_second_read(key, reviewer, args.decision)
         else:
-            project.set_decision(key, args.decision, reviewer, note=args.note, score=candidate_score(project, key))
-    kind = "second read" if args.second_read else "decision"
-    print(f"{kind} {args.decision}: {args.synthetic} ↔ {args.real}", file=sys.stderr)
+            score = candidate_score(project, key)
+            project.set_decision(key, args.decision, reviewer, note=args.note, score=score, kind=args.kind)
+    what = "second read" if args.second_read else "decision"
+    print(f"{what} {args.decision}: {args.synthetic} ↔ {args.real}", file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,7 @@ Flagged = accepted by a reviewer, or scoring at or above the card's threshold an
 are exported pseudonymised; the raw PatientID only when the caller explicitly asks for it.
 ``null_fraction_below`` puts each score against the scan's real→real null scores: 0.999 means the pair is
 closer than 99.9 % of real images are to their nearest other real image (empty when the scan has none).
+``memorized_kind`` is what the reviewer said an accepted pair is: ``copy`` or ``patient`` (empty when not said).
 ``calibrated_probability`` is the rate of memorized pairs among the labelled pairs of the pair's score band
 (:mod:`lcmem.review.probability`; outside the labelled scores, the nearest band's; empty before there are
 enough labels). ``second_reads`` lists the blind second reads of a pair (reviewer QC,
@@ -43,6 +44,7 @@ BASE_COLUMNS = (
     "rank",
     "flag",
     "decision",
+    "memorized_kind",
     "reviewer",
     "decided_at",
     "note",
@@ -136,6 +138,7 @@ def export_pairs(
                 row.rank,
                 flag,
                 row.decision or "",
+                row.kind or "",
                 row.reviewer or "",
                 row.decided_at or "",
                 *extras.get(k, ("", "")),

@@ -90,8 +90,8 @@ class PairPages:
     def _second_read_row(self, row: PairRow) -> PairRow:
         read = self.second_reads.get(row.key) if self.second_reads is not None else None
         if read is None:
-            return replace(row, decision=None, reviewer=None, decided_at=None)
-        return replace(row, decision=read.decision, reviewer=read.reviewer, decided_at=read.decided_at)
+            return replace(row, decision=None, reviewer=None, decided_at=None, kind=None)
+        return replace(row, decision=read.decision, reviewer=read.reviewer, decided_at=read.decided_at, kind=None)
 
     def _page(self, number: int) -> list[PairRow | None]:
         page = self._pages.get(number)

@@ -27,6 +27,7 @@ class _UndoStep:
     previous_reviewer: str | None
     previous_note: str
     second_reader: str | None  # whose second read this step recorded; None for a decision
+    previous_kind: str | None = None
 
 
 class ReviewQueue:
@@ -107,10 +108,11 @@ class ReviewQueue:
         """Leave the current pair undecided and move on."""
         return self.next()
 
-    def decide(self, decision: str, note: str = "") -> PairRow | None:
+    def decide(self, decision: str, note: str = "", kind: str | None = None) -> PairRow | None:
         """Record ``decision`` (accept / reject / unsure) on the current pair, then move to the next one.
 
-        An empty ``note`` keeps the note the pair's decision already had.
+        An empty ``note`` keeps the note the pair's decision already had; ``kind`` says what an accepted pair
+        is (copy / patient; not recorded with a second read).
 
         Raises:
             ProjectError: no current pair, an unknown decision, or the write failed (the list is unchanged).
@@ -126,7 +128,7 @@ class ReviewQueue:
             self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
             return self.next()
         before = self.project.decision(row.key)
-        previous_note = before.note if before is not None else ""
+        previous_note, previous_kind = (before.note, before.kind) if before is not None else ("", None)
         self.project.set_decision(
             row.key,
             decision,
@@ -135,9 +137,10 @@ class ReviewQueue:
             score=row.score,
             model_checksum=self.model_checksum,
             score_hidden=self.scores_hidden,
+            kind=kind,
         )
-        self._undo.append(_UndoStep(row, row.decision, row.reviewer, previous_note, second_reader=None))
-        self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer)
+        self._undo.append(_UndoStep(row, row.decision, row.reviewer, previous_note, None, previous_kind))
+        self.rows[self.index] = replace(row, decision=decision, reviewer=self.reviewer, kind=kind)
         return self.next()
 
     def annotate(self, note: str) -> None:
@@ -159,6 +162,7 @@ class ReviewQueue:
             score=row.score,
             model_checksum=self.model_checksum,
             score_hidden=self.scores_hidden,
+            kind=row.kind,
         )
         self.rows[self.index] = replace(row, reviewer=self.reviewer)
 
@@ -189,7 +193,8 @@ class ReviewQueue:
         if index is None:
             return self.current
         shown = self.rows.get(index) or row
-        self.rows[index] = replace(shown, decision=step.previous, reviewer=step.previous_reviewer)
+        kind = step.previous_kind if step.second_reader is None else None
+        self.rows[index] = replace(shown, decision=step.previous, reviewer=step.previous_reviewer, kind=kind)
         return self.go_to(index)
 
     def _restore_decision(self, step: _UndoStep) -> None:
@@ -202,4 +207,5 @@ class ReviewQueue:
             score=row.score,
             model_checksum=self.model_checksum,
             score_hidden=self.scores_hidden,
+            kind=step.previous_kind if step.previous == "accept" else None,
         )

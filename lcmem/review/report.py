@@ -15,6 +15,7 @@ import base64
 import html
 import io
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from lcmem.review.probability import IsotonicFit, describe_fit, project_fit
 from lcmem.review.thumbnails import shrink
 from lcmem.store.project import Project, utc_now
 from lcmem.store.queries import count_images, real_null_scores
-from lcmem.store.types import PairRow
+from lcmem.store.types import KIND_TEXT, PairRow
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ class Findings:
 
     ``synthetic_memorized`` (Dar's N_copies) counts synthetic images with at least one pair judged memorized;
     ``real_memorized`` the real images in such pairs and ``patients_memorized`` their distinct patients
-    (pseudonyms; ``None`` when none of those real images has a patient id).
+    (pseudonyms; ``None`` when none of those real images has a patient id). ``accepted_copies`` and
+    ``accepted_same_patient`` count the accepted pairs whose reviewer said which kind they are.
     """
 
     synthetic_images: int
@@ -63,6 +65,8 @@ class Findings:
     synthetic_memorized: int
     real_memorized: int
     patients_memorized: int | None
+    accepted_copies: int = 0
+    accepted_same_patient: int = 0
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ def collect_findings(
     shown: list[tuple[PairRow, str]] = []
     accepted_synthetic, accepted_real, patients = set(), set(), set()
     pairs = decided = flagged = accepted = flagged_undecided = 0
+    kinds: Counter[str] = Counter()
     for row in pair_rows(project):
         pairs += 1
         decided += row.decision is not None
@@ -142,6 +147,7 @@ def collect_findings(
         flagged_undecided += flag == "above_threshold" and row.decision is None
         if row.decision == "accept":
             accepted += 1
+            kinds[row.kind or ""] += 1
             accepted_synthetic.add((row.key.synthetic_sha256, row.key.synthetic_frame))
             accepted_real.add((row.key.real_sha256, row.key.real_frame))
             if row.real_patient:
@@ -159,6 +165,8 @@ def collect_findings(
         synthetic_memorized=len(accepted_synthetic),
         real_memorized=len(accepted_real),
         patients_memorized=len(patients) if patients else None,
+        accepted_copies=kinds["copy"],
+        accepted_same_patient=kinds["patient"],
     )
     return findings, shown
 
@@ -174,9 +182,17 @@ def describe_findings(findings: Findings) -> str:
         f"{findings.synthetic_memorized:,} of {findings.synthetic_images:,} synthetic images have at least one pair "
         f"judged memorized; they match {findings.real_memorized:,} of {findings.real_images:,} real images"
         f"{patients}. {findings.flagged:,} of {findings.pairs:,} pairs are flagged ({findings.accepted:,} judged "
-        f"memorized, {findings.flagged_undecided:,} above the threshold and not yet decided); "
+        f"memorized{_kinds_text(findings)}, {findings.flagged_undecided:,} above the threshold and not yet "
+        "decided); "
         f"{findings.decided:,} pairs decided in all."
     )
+
+
+def _kinds_text(findings: Findings) -> str:
+    copies, same = findings.accepted_copies, findings.accepted_same_patient
+    said = [f"{copies:,} cop{'y' if copies == 1 else 'ies'}"] if copies else []
+    said += [f"{same:,} same patient"] if same else []
+    return f": {', '.join(said)}" if said else ""
 
 
 def _null_sentence(null: np.ndarray) -> str:
@@ -231,6 +247,8 @@ def _row_html(
     real, synthetic = thumbnails
     null_fraction, fit = evidence
     decision = DECISION_WORDS.get(row.decision or "", "undecided")
+    if row.kind in KIND_TEXT:
+        decision += f" ({KIND_TEXT[row.kind]})"
     who = f"<br>{html.escape(row.reviewer)} · {html.escape(row.decided_at or '')}" if row.reviewer else ""
     who += f"<br><i>{html.escape(note)}</i>" if note else ""
     closer = ""

@@ -19,7 +19,7 @@ from lcmem.store.schema import meta, metadata
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _add_null_scores(connection: Connection) -> None:
@@ -60,11 +60,18 @@ def _add_second_reads(connection: Connection) -> None:
     )
 
 
+def _add_kind(connection: Connection) -> None:
+    """5 → 6: ``kind`` on ``decisions`` and ``decision_log`` (copy | patient; NULL for the decisions already there)."""
+    for table in ("decisions", "decision_log"):
+        connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN kind VARCHAR")
+
+
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _add_null_scores,
     2: _add_model_threshold,
     3: _add_score_hidden,
     4: _add_second_reads,
+    5: _add_kind,
 }
 """``STEPS[n]`` upgrades a version-``n`` project to ``n + 1``."""
 

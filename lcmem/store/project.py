@@ -27,7 +27,7 @@ from lcmem.errors import ProjectError
 from lcmem.store.migrations import SCHEMA_VERSION, migrate, read_version
 from lcmem.store.pseudonym import new_secret
 from lcmem.store.schema import decision_log, decisions, meta, scans, second_reads, sources
-from lcmem.store.types import CLEARED, DECISIONS, Decision, PairKey, ScanRecord, SecondRead, Source
+from lcmem.store.types import CLEARED, DECISIONS, MEMORIZED_KINDS, Decision, PairKey, ScanRecord, SecondRead, Source
 
 logger = logging.getLogger(__name__)
 
@@ -310,20 +310,27 @@ class Project:
         score: float | None = None,
         model_checksum: str | None = None,
         score_hidden: bool | None = None,
+        kind: str | None = None,
     ) -> Decision | None:
         """Record a decision on a pair (or withdraw it with ``"cleared"``); durable when this returns.
 
         The decision is appended to the log and becomes the pair's current decision, in one transaction.
-        ``score_hidden`` records whether the reviewer saw the score (``None``: not known, e.g. the CLI).
+        ``score_hidden`` records whether the reviewer saw the score (``None``: not known, e.g. the CLI);
+        ``kind`` what an accepted pair is (:data:`~lcmem.store.types.MEMORIZED_KINDS`; ``None``: not said).
 
         Returns:
             The current decision, or ``None`` after ``"cleared"``.
 
         Raises:
-            ProjectError: an unknown decision, an empty reviewer, a read-only project, or a failed write.
+            ProjectError: an unknown decision or kind, a kind on a pair not accepted, an empty reviewer, a
+                read-only project, or a failed write.
         """
         if decision not in (*DECISIONS, CLEARED):
             raise ProjectError(f"decision must be one of {DECISIONS}, not {decision!r}")
+        if kind is not None and (kind not in MEMORIZED_KINDS or decision != "accept"):
+            raise ProjectError(
+                f"a kind ({', '.join(MEMORIZED_KINDS)}) goes only with accept, not {kind!r} on {decision}"
+            )
         if not reviewer.strip():
             raise ProjectError("a decision needs a reviewer name")
         when = utc_now()
@@ -337,6 +344,7 @@ class Project:
             "score": score,
             "model_checksum": model_checksum,
             "score_hidden": score_hidden,
+            "kind": kind,
         }
         with self.transaction() as conn:
             log_id = conn.execute(insert(decision_log).values(**entry)).inserted_primary_key[0]
@@ -346,7 +354,7 @@ class Project:
             statement = sqlite_insert(decisions).values(**entry, log_id=log_id)
             update = {k: statement.excluded[k] for k in (*entry, "log_id") if k not in pair}
             conn.execute(statement.on_conflict_do_update(index_elements=list(pair), set_=update))
-        return Decision(key, decision, reviewer, when, note, score, score_hidden)
+        return Decision(key, decision, reviewer, when, note, score, score_hidden, kind)
 
     def decision(self, key: PairKey) -> Decision | None:
         """The current decision on a pair, if any."""
@@ -355,7 +363,9 @@ class Project:
             row = conn.execute(query).first()
         if row is None:
             return None
-        return Decision(key, row.decision, row.reviewer, row.decided_at, row.note, row.score, row.score_hidden)
+        return Decision(
+            key, row.decision, row.reviewer, row.decided_at, row.note, row.score, row.score_hidden, row.kind
+        )
 
     def decisions(self) -> list[Decision]:
         """Every current decision, in the order they were made."""
@@ -370,6 +380,7 @@ class Project:
                 r.note,
                 r.score,
                 r.score_hidden,
+                r.kind,
             )
             for r in rows
         ]

@@ -87,6 +87,7 @@ def _pairs_query(scan_id: int, pair_filter: PairFilter, *, ids_only: bool = Fals
         decisions.c.decision,
         decisions.c.reviewer,
         decisions.c.decided_at,
+        decisions.c.kind,
     ).select_from(joined)
     return _filter_and_order(query, scan_id, pair_filter, synthetic, real)
 
@@ -150,6 +151,7 @@ def _pair_row(r: Row) -> PairRow:
         r.decided_at,
         r.synthetic_patient,
         r.real_patient,
+        r.kind,
     )
 
 

@@ -119,6 +119,7 @@ decisions = Table(
     Column("model_checksum", String),
     Column("log_id", Integer, nullable=False),
     Column("score_hidden", Boolean),  # the reviewer decided without seeing the score (schema 4; NULL before)
+    Column("kind", String),  # an accepted pair's kind: copy | patient; NULL when not said (schema 6)
 )
 
 decision_log = Table(
@@ -136,6 +137,7 @@ decision_log = Table(
     Column("score", Float),
     Column("model_checksum", String),
     Column("score_hidden", Boolean),
+    Column("kind", String),
     Index("ix_log_pair", "synthetic_sha256", "synthetic_frame", "real_sha256", "real_frame"),
 )
 

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 DECISIONS = ("accept", "reject", "unsure")
 """What a reviewer can say of a pair: accept = memorized (same image or same patient)."""
+MEMORIZED_KINDS = ("copy", "patient")
+"""What kind of memorization an accepted pair is, when the reviewer says: ``copy`` (the synthetic image is this
+real image, possibly transformed) or ``patient`` (a different image of the same patient, lesion or person)."""
+KIND_TEXT = {"copy": "copy", "patient": "same patient"}
+"""Each kind in words, for tables, the report and the export."""
 CLEARED = "cleared"
 """A log entry that withdraws a pair's decision (an undo back to undecided)."""
 
@@ -31,7 +36,8 @@ class Source:
 @dataclass(frozen=True)
 class Decision:
     """A reviewer's current decision on a pair, with who, when, the pair's score then, and whether the
-    reviewer decided with the score hidden (``None``: not known, e.g. older than schema 4 or from the CLI)."""
+        reviewer decided with the score hidden (``None``: not known, e.g. older than schema 4 or from the CLI); an
+    accepted pair's ``kind`` (one of :data:`MEMORIZED_KINDS`, or ``None`` when not said)."""
 
     key: PairKey
     decision: str
@@ -40,6 +46,7 @@ class Decision:
     note: str = ""
     score: float | None = None
     score_hidden: bool | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class PairRow:
     decided_at: str | None
     synthetic_patient: str | None
     real_patient: str | None
+    kind: str | None = None
 
 
 @dataclass(frozen=True)

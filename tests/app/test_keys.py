@@ -29,6 +29,8 @@ def test_the_documented_keys() -> None:
     keymap = Keymap()
     expected = {
         K.Key_A: Action.ACCEPT,
+        K.Key_C: Action.ACCEPT_COPY,
+        K.Key_P: Action.ACCEPT_PATIENT,
         K.Key_R: Action.REJECT,
         K.Key_S: Action.SKIP,
         K.Key_Space: Action.SKIP,

@@ -110,7 +110,8 @@ def _table_shape(path: Path, table: str) -> tuple[list, list, list]:
 
 def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A project file as lcmem wrote it at schema ``version`` (1: no null_scores; ≤ 2: no scans.model_threshold;
-    ≤ 3: no score_hidden on decisions; ≤ 4: no second_reads), holding one rejected pair."""
+    ≤ 3: no score_hidden on decisions; ≤ 4: no second_reads; ≤ 5: no kind on decisions), holding one rejected
+    pair."""
     old_schema = MetaData()
     for table in schema.metadata.sorted_tables:
         if (table.name == "null_scores" and version < 2) or (table.name == "second_reads" and version < 5):
@@ -120,6 +121,8 @@ def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatc
             copy._columns.remove(copy.c.model_threshold)
         if table.name in ("decisions", "decision_log") and version < 4:
             copy._columns.remove(copy.c.score_hidden)
+        if table.name in ("decisions", "decision_log") and version < 6:
+            copy._columns.remove(copy.c.kind)
     with monkeypatch.context() as old:
         old.setattr(migrations, "SCHEMA_VERSION", version)
         old.setattr(migrations, "STEPS", {})
@@ -142,7 +145,7 @@ def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatc
         assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(version),)
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
 def test_an_older_project_is_upgraded_and_keeps_its_decisions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
@@ -151,10 +154,11 @@ def test_an_older_project_is_upgraded_and_keeps_its_decisions(
         assert ("null_scores" in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]) == (version >= 2)
         assert ("model_threshold" in [c[1] for c in raw.execute("PRAGMA table_info(scans)")]) == (version >= 3)
         assert ("score_hidden" in [c[1] for c in raw.execute("PRAGMA table_info(decisions)")]) == (version >= 4)
-        assert "second_reads" not in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]
+        assert ("second_reads" in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]) == (version >= 5)
+        assert "kind" not in [c[1] for c in raw.execute("PRAGMA table_info(decision_log)")]
     with Project.open(tmp_path / "old.lcmem") as project:
         assert project.decision(KEY).decision == "reject" and project.decision(KEY).note == "different patient"
-        assert project.decision(KEY).score_hidden is None
+        assert project.decision(KEY).score_hidden is None and project.decision(KEY).kind is None
         assert project.scans() == []
     Project.create(tmp_path / "new.lcmem").close()
     with sqlite3.connect(tmp_path / "old.lcmem") as raw:
