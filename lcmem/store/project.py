@@ -329,7 +329,7 @@ class Project:
             raise ProjectError(f"decision must be one of {DECISIONS}, not {decision!r}")
         if kind is not None and (kind not in MEMORIZED_KINDS or decision != "accept"):
             raise ProjectError(
-                f"a kind ({', '.join(MEMORIZED_KINDS)}) goes only with accept, not {kind!r} on {decision}"
+                f"a kind ({' or '.join(MEMORIZED_KINDS)}) goes only with accept, not {kind!r} with {decision}"
             )
         if not reviewer.strip():
             raise ProjectError("a decision needs a reviewer name")
