@@ -18,12 +18,11 @@ from PySide6.QtGui import QColor, QFont, QImage
 
 from app.thumbnails import ThumbKey, ThumbnailProvider, scaled
 from lcmem.review.queue import ReviewQueue
-from lcmem.store.types import KIND_TEXT, PairRow
+from lcmem.store.types import DECISION_TEXT, KIND_TEXT, PairRow
 
 logger = logging.getLogger(__name__)
 
 THUMB_SIZE = 52
-DECISION_TEXT = {"accept": "memorized", "reject": "not a match", "unsure": "unsure"}
 
 
 def decision_text(decision: str | None, kind: str | None = None) -> str:

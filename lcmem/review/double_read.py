@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lcmem.store.project import Project
-from lcmem.store.types import DECISIONS, SecondRead
+from lcmem.store.types import DECISION_TEXT, DECISIONS, SecondRead
 
 RESAMPLES = 2000
 SEED = 0
@@ -110,6 +110,11 @@ def _describe(result: Agreement, who: str) -> str:
     if result.kappa_ci is not None:
         low, high = result.kappa_ci
         text += f" ({100 * result.confidence:.0f} % CI {low:.2f} to {high:.2f})"
+    first = [label for label in DECISIONS if sum(result.table[label].values())]
+    second = [label for label in DECISIONS if sum(row[label] for row in result.table.values())]
+    for side, used in (("first decision", first), ("second read", second)):
+        if len(used) == 1:
+            return text + f" — every {side} was “{DECISION_TEXT[used[0]]}”, so κ cannot show agreement beyond chance"
     return text
 
 

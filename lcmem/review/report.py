@@ -37,12 +37,11 @@ from lcmem.review.probability import IsotonicFit, describe_fit, project_fit
 from lcmem.review.thumbnails import shrink
 from lcmem.store.project import Project, utc_now
 from lcmem.store.queries import count_images, real_null_scores
-from lcmem.store.types import KIND_TEXT, PairRow
+from lcmem.store.types import DECISION_TEXT, KIND_TEXT, PairRow
 
 logger = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = 160
-DECISION_WORDS = {"accept": "memorized", "reject": "not a match", "unsure": "unsure"}
 
 
 @dataclass(frozen=True)
@@ -246,7 +245,7 @@ def _row_html(
 ) -> str:
     real, synthetic = thumbnails
     null_fraction, fit = evidence
-    decision = DECISION_WORDS.get(row.decision or "", "undecided")
+    decision = DECISION_TEXT.get(row.decision or "", "undecided")
     if row.kind in KIND_TEXT:
         decision += f" ({KIND_TEXT[row.kind]})"
     who = f"<br>{html.escape(row.reviewer)} · {html.escape(row.decided_at or '')}" if row.reviewer else ""

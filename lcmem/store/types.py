@@ -9,6 +9,8 @@ DECISIONS = ("accept", "reject", "unsure")
 MEMORIZED_KINDS = ("copy", "patient")
 """What kind of memorization an accepted pair is, when the reviewer says: ``copy`` (the synthetic image is this
 real image, possibly transformed) or ``patient`` (a different image of the same patient, lesion or person)."""
+DECISION_TEXT = {"accept": "memorized", "reject": "not a match", "unsure": "unsure"}
+"""Each decision in words, for tables, sentences and the report."""
 KIND_TEXT = {"copy": "copy", "patient": "same patient"}
 """Each kind in words, for tables, the report and the export."""
 CLEARED = "cleared"

@@ -60,6 +60,11 @@ def test_the_sentence_names_both_kinds_of_reader() -> None:
     text = describe_agreement(between, within)
     assert "3 read again by another reader: 67 % agree, Cohen's κ" in text
     assert "2 read again by the same reader: 100 % agree, Cohen's κ undefined" in text
+    one_sided = agreement(_reads([("reject", "reject")] * 7 + [("reject", "accept")]))
+    assert one_sided.kappa == 0.0
+    assert describe_agreement(one_sided, nothing).endswith(
+        "— every first decision was “not a match”, so κ cannot show agreement beyond chance."
+    )
 
 
 def test_a_second_read_never_shows_or_changes_the_decision(scanned_project: Project) -> None:
