@@ -43,6 +43,14 @@ PATIENT_ID_WARNING = (
 )
 
 
+def report_path(csv_path: Path) -> Path:
+    """Where the HTML report of an export goes: beside the CSV, ``.html`` in place of its suffix (``.report.html``
+    when the CSV itself was named ``.html``, so that one never overwrites the other)."""
+    if csv_path.suffix.lower() == ".html":
+        return csv_path.with_suffix(".report.html")
+    return csv_path.with_suffix(".html")
+
+
 class ExportDialog(QDialog):
     """Choose what to export and where; the export runs on a worker.
 
@@ -148,7 +156,7 @@ class ExportDialog(QDialog):
         if include_ids and not self.confirm_patient_ids():
             return
         include_all = self.everything.isChecked()
-        report = out.with_suffix(".html") if self.report.isChecked() else None
+        report = report_path(out) if self.report.isChecked() else None
         project, card, checksum = self.project, self.card, self.model_checksum
         self.export_button.setEnabled(False)
         self.result.setText("Exporting…")

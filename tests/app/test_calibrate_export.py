@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from app.calibrate_view import CalibrateView
-from app.export_dialog import ExportDialog
+from app.export_dialog import ExportDialog, report_path
 from app.keys import Action
 from app.workers import TaskRunner
 from lcmem.review.calibrate import DEFAULT_THRESHOLD, calibrate_project, default_threshold, latest_card
@@ -116,6 +116,8 @@ def test_export_writes_the_flagged_rows_with_pseudonyms_only(qtbot, scanned, tmp
     assert not (tmp_path / "flagged.html").exists()
     everything = _export(qtbot, scanned, tmp_path / "all.csv", card, everything=True, report=True)
     assert len(everything) == 21
+    assert report_path(tmp_path / "all.csv") == tmp_path / "all.html"
+    assert report_path(tmp_path / "pairs.html") == tmp_path / "pairs.report.html"
     report = (tmp_path / "all.html").read_text(encoding="utf-8")
     assert report.count("<tr class=") == 21 and "PAT-SECRET" not in report and "All candidate pairs (21)" in report
 
