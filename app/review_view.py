@@ -40,7 +40,7 @@ from app.pair_table import COLUMNS, SCORE, THUMB_SIZE, PairTableModel, decision_
 from app.thumbnails import ThumbnailProvider
 from lcmem.errors import ProjectError
 from lcmem.review.curves import null_fraction_below
-from lcmem.review.probability import IsotonicFit, project_fit
+from lcmem.review.probability import IsotonicFit, LiveFit
 from lcmem.review.queue import ReviewQueue
 from lcmem.store.queries import PairFilter, real_null_scores
 from lcmem.store.types import PairRow
@@ -127,10 +127,11 @@ class ReviewView(QWidget):
         self.keymap = Keymap()
         self.scores_hidden = False
         self.null_scores = np.zeros(0)
+        self.live_fit: LiveFit | None = None
         self.fit: IsotonicFit | None = None
         self.buttons: dict[Action, QPushButton] = {}
         self._moving = False
-        self._changes: list[tuple[str, str] | None] = []  # None: a second read (no decision changed)
+        self._changes: list[tuple[PairRow, str, str] | None] = []  # None: a second read (no decision changed)
         self._build()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         for widget in (self.table, self.table.viewport(), self.compare.strip, *self.compare.canvases.values()):
@@ -232,7 +233,8 @@ class ReviewView(QWidget):
         if queue is not None:
             queue.scores_hidden = self.scores_hidden
         self.null_scores = np.array(real_null_scores(queue.project) if queue else [], dtype=np.float64)
-        self.fit = project_fit(queue.project) if queue else None
+        self.live_fit = LiveFit(queue.project) if queue else None
+        self.fit = self.live_fit.fit if self.live_fit else None
         self.compare.set_project(queue.project if queue else None)
         read_only = queue is None or queue.project.read_only
         for action in (Action.ACCEPT, Action.REJECT, Action.UNSURE, Action.UNDO):
@@ -483,13 +485,13 @@ class ReviewView(QWidget):
             return
         self.note.clear()
         self.model.row_changed(index)
-        if not self.queue.second_read:
-            self.fit = project_fit(self.queue.project)
+        if not self.queue.second_read and self.live_fit is not None:
+            self.fit = self.live_fit.update(current.key, current.score, decision)
         self.show_current()
         if self.queue.second_read:
             self._changes.append(None)
             return
-        self._changes.append((current.decision or "", decision))
+        self._changes.append((current, current.decision or "", decision))
         self.decided.emit(current.decision or "", decision)
 
     def _note_edited(self, _text: str) -> None:
@@ -524,13 +526,14 @@ class ReviewView(QWidget):
         except ProjectError as exc:
             self.message.emit(str(exc))
             return
-        change = self._changes.pop() if self._changes else ("", "")
-        if change is not None:
-            self.fit = project_fit(self.queue.project)
+        change = self._changes.pop() if self._changes else None
+        if change is not None and self.live_fit is not None:
+            row, before, _after = change
+            self.fit = self.live_fit.update(row.key, row.score, before or None)
         self.model.row_changed(self.queue.index)
         self.show_current()
         if change is not None:
-            self.decided.emit(change[1], change[0])
+            self.decided.emit(change[2], change[1])
 
     # ----- keys ------------------------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from lcmem.review.calibrate import MIN_LABELS_PER_CLASS
 from lcmem.store.project import Project
-from lcmem.store.queries import labelled_scores
+from lcmem.store.queries import labelled_pairs, labelled_scores
+from lcmem.store.types import PairKey
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,29 @@ def project_fit(project: Project) -> IsotonicFit | None:
     labelled = labelled_scores(project)
     scores = np.array([s for s, _ in labelled], dtype=np.float64)
     return fit_isotonic(scores, np.array([p for _, p in labelled], dtype=bool))
+
+
+class LiveFit:
+    """The project's isotonic fit kept current as a reviewer decides: the labels are read once, then changed a
+    pair at a time, so a decision costs a refit of the labels in memory, not a query over every decided pair
+    (``bench/label_refit.py``: 0.11 s against 1.7 s at 10⁵ labels, 12 ms against 104 ms at 10⁴)."""
+
+    def __init__(self, project: Project) -> None:
+        self.labels = labelled_pairs(project)
+        self.fit = self._refit()
+
+    def update(self, key: PairKey, score: float, decision: str | None) -> IsotonicFit | None:
+        """The pair's decision is now ``decision`` (``None``: undecided); returns the new fit."""
+        if decision in ("accept", "reject"):
+            self.labels[key] = (score, decision == "accept")
+        else:
+            self.labels.pop(key, None)
+        self.fit = self._refit()
+        return self.fit
+
+    def _refit(self) -> IsotonicFit | None:
+        scores = np.array([s for s, _ in self.labels.values()], dtype=np.float64)
+        return fit_isotonic(scores, np.array([p for _, p in self.labels.values()], dtype=bool))
 
 
 def describe_probability(fit: IsotonicFit | None, score: float) -> str:

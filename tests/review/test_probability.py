@@ -63,3 +63,18 @@ def test_too_few_labels_give_no_fit_and_the_texts_say_so() -> None:
     assert describe_fit(fit).startswith("Calibrated probability (isotonic fit of 20 labels, 2 score bands): 0 %")
     with pytest.raises(ValueError):
         fit_isotonic(np.zeros(3), np.zeros(2, dtype=bool))
+
+
+def test_the_live_fit_follows_decisions_as_a_fresh_read_would(scanned_project) -> None:
+    from lcmem.review.probability import LiveFit, project_fit
+    from lcmem.store.queries import list_pairs
+
+    rows = list_pairs(scanned_project)
+    for number, row in enumerate(rows[:-1]):
+        scanned_project.set_decision(row.key, "accept" if number < 10 else "reject", "ana")
+    live = LiveFit(scanned_project)
+    assert live.fit == project_fit(scanned_project)
+    for row, decision in ((rows[-1], "accept"), (rows[0], "reject"), (rows[1], "unsure"), (rows[2], None)):
+        scanned_project.set_decision(row.key, decision or "cleared", "ana")
+        assert live.update(row.key, row.score, decision) == project_fit(scanned_project)
+    assert len(live.labels) == len(rows) - 2 and live.fit is None  # 9 memorized left: below the minimum of 10
