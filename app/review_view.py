@@ -128,7 +128,6 @@ class ReviewView(QWidget):
         self.scores_hidden = False
         self.null_scores = np.zeros(0)
         self.live_fit: LiveFit | None = None
-        self.fit: IsotonicFit | None = None
         self.buttons: dict[Action, QPushButton] = {}
         self._moving = False
         self._changes: list[tuple[PairRow, str, str] | None] = []  # None: a second read (no decision changed)
@@ -234,7 +233,6 @@ class ReviewView(QWidget):
             queue.scores_hidden = self.scores_hidden
         self.null_scores = np.array(real_null_scores(queue.project) if queue else [], dtype=np.float64)
         self.live_fit = LiveFit(queue.project) if queue else None
-        self.fit = self.live_fit.fit if self.live_fit else None
         self.compare.set_project(queue.project if queue else None)
         read_only = queue is None or queue.project.read_only
         for action in (Action.ACCEPT, Action.REJECT, Action.UNSURE, Action.UNDO):
@@ -248,6 +246,11 @@ class ReviewView(QWidget):
         self._show_mode()
         self._update_count()
         self.show_current()
+
+    @property
+    def fit(self) -> IsotonicFit | None:
+        """The calibrated-probability fit of the project's labels as they are now."""
+        return self.live_fit.fit if self.live_fit is not None else None
 
     @property
     def second_read(self) -> bool:
@@ -486,7 +489,7 @@ class ReviewView(QWidget):
         self.note.clear()
         self.model.row_changed(index)
         if not self.queue.second_read and self.live_fit is not None:
-            self.fit = self.live_fit.update(current.key, current.score, decision)
+            self.live_fit.update(current.key, current.score, decision)
         self.show_current()
         if self.queue.second_read:
             self._changes.append(None)
@@ -529,7 +532,7 @@ class ReviewView(QWidget):
         change = self._changes.pop() if self._changes else None
         if change is not None and self.live_fit is not None:
             row, before, _after = change
-            self.fit = self.live_fit.update(row.key, row.score, before or None)
+            self.live_fit.update(row.key, row.score, before or None)
         self.model.row_changed(self.queue.index)
         self.show_current()
         if change is not None:

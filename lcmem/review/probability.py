@@ -12,6 +12,7 @@ labels of each kind, as the threshold card does. (Pool adjacent violators is a d
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,7 +85,10 @@ def fit_isotonic(scores: np.ndarray, positive: np.ndarray) -> IsotonicFit | None
 
 def project_fit(project: Project) -> IsotonicFit | None:
     """The isotonic fit of the accepted and rejected pairs of the project's current scan."""
-    labelled = labelled_scores(project)
+    return _fit_labels(labelled_scores(project))
+
+
+def _fit_labels(labelled: Collection[tuple[float, bool]]) -> IsotonicFit | None:
     scores = np.array([s for s, _ in labelled], dtype=np.float64)
     return fit_isotonic(scores, np.array([p for _, p in labelled], dtype=bool))
 
@@ -96,7 +100,7 @@ class LiveFit:
 
     def __init__(self, project: Project) -> None:
         self.labels = labelled_pairs(project)
-        self.fit = self._refit()
+        self.fit = _fit_labels(self.labels.values())
 
     def update(self, key: PairKey, score: float, decision: str | None) -> IsotonicFit | None:
         """The pair's decision is now ``decision`` (``None``: undecided); returns the new fit."""
@@ -104,12 +108,8 @@ class LiveFit:
             self.labels[key] = (score, decision == "accept")
         else:
             self.labels.pop(key, None)
-        self.fit = self._refit()
+        self.fit = _fit_labels(self.labels.values())
         return self.fit
-
-    def _refit(self) -> IsotonicFit | None:
-        scores = np.array([s for s, _ in self.labels.values()], dtype=np.float64)
-        return fit_isotonic(scores, np.array([p for _, p in self.labels.values()], dtype=bool))
 
 
 def describe_probability(fit: IsotonicFit | None, score: float) -> str:

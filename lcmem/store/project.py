@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from filelock import FileLock, Timeout
-from sqlalchemy import URL, Connection, Engine, Table, create_engine, event, insert, select
+from sqlalchemy import URL, Connection, Engine, Row, Table, create_engine, event, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
@@ -53,6 +53,11 @@ def key_columns(key: PairKey) -> dict[str, str | int]:
         "real_sha256": key.real_sha256,
         "real_frame": key.real_frame,
     }
+
+
+def key_of(row: Row) -> PairKey:
+    """The pair key of a result row that has the four content-key columns."""
+    return PairKey(row.synthetic_sha256, row.synthetic_frame, row.real_sha256, row.real_frame)
 
 
 def utc_now() -> str:
@@ -373,7 +378,7 @@ class Project:
             rows = conn.execute(select(decisions).order_by(decisions.c.log_id)).all()
         return [
             Decision(
-                PairKey(r.synthetic_sha256, r.synthetic_frame, r.real_sha256, r.real_frame),
+                key_of(r),
                 r.decision,
                 r.reviewer,
                 r.decided_at,
@@ -432,7 +437,7 @@ class Project:
             rows = conn.execute(query).all()
         return [
             SecondRead(
-                PairKey(r.synthetic_sha256, r.synthetic_frame, r.real_sha256, r.real_frame),
+                key_of(r),
                 r.reviewer,
                 r.decision,
                 r.decided_at,

@@ -15,7 +15,7 @@ from sqlalchemy import Alias, Row, Select, Table, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from lcmem.io.types import FileProblem
-from lcmem.store.project import Project, pair_condition
+from lcmem.store.project import Project, key_of, pair_condition
 from lcmem.store.schema import candidates, decisions, images, null_scores, problems, scans
 from lcmem.store.types import PairKey, PairRow
 
@@ -143,7 +143,7 @@ def list_pairs(
 def _pair_row(r: Row) -> PairRow:
     return PairRow(
         r.id,
-        PairKey(r.synthetic_sha256, r.synthetic_frame, r.real_sha256, r.real_frame),
+        key_of(r),
         r.synthetic_path,
         r.real_path,
         r.rank,
@@ -270,7 +270,7 @@ def labelled_pairs(project: Project) -> dict[PairKey, tuple[float, bool]]:
         .where(candidates.c.scan_id == scan_id, decisions.c.decision.in_(("accept", "reject")))
     )
     with project.connect() as conn:
-        return {PairKey(*r[:4]): (float(r[4]), r[5] == "accept") for r in conn.execute(query)}
+        return {key_of(r): (float(r.score), r.decision == "accept") for r in conn.execute(query)}
 
 
 def real_null_scores(project: Project) -> list[float]:
