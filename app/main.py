@@ -60,12 +60,12 @@ def take_screenshot(window: MainWindow, out: Path, screen: str, size: str) -> in
     window.resize(width, height)
     window.show()
     tabs = {"review": REVIEW_TAB, "sources": SOURCES_TAB, "calibration": CALIBRATION_TAB}
+    if not window.wait_until_idle(SCREENSHOT_TIMEOUT_S):  # a demo's scan ends on the review screen: wait first
+        logger.warning("still busy after %.0f s; the screenshot may be incomplete", SCREENSHOT_TIMEOUT_S)
     if screen not in tabs or window.project is None:
         window.show_start()
     else:
         window.tabs.setCurrentIndex(tabs[screen])
-    if not window.wait_until_idle(SCREENSHOT_TIMEOUT_S):
-        logger.warning("still busy after %.0f s; the screenshot may be incomplete", SCREENSHOT_TIMEOUT_S)
     shown: QWidget = window.show_about() if screen == "about" else window
     window.wait_until_idle()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -72,6 +72,24 @@ def test_demo_screenshot_makes_scans_and_shows_the_demo_project(qtbot, tmp_path:
         assert [s.status for s in project.scans()] == ["done"]
 
 
+def test_a_demo_screenshot_shows_the_screen_asked_for(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import main as app_main
+    from app.main_window import CALIBRATION_TAB
+
+    shown = []
+    original = app_main.take_screenshot
+
+    def spy(window, *args):
+        code = original(window, *args)
+        shown.append(window.tabs.currentIndex())
+        return code
+
+    monkeypatch.setattr(app_main, "take_screenshot", spy)
+    out = tmp_path / "calibration.png"
+    assert main(["--demo", "--screenshot", str(out), "--screen", "calibration", "--size", "1000x700"]) == 0
+    assert shown == [CALIBRATION_TAB]  # not the review screen the demo's scan ends on
+
+
 def test_the_about_box_can_be_rendered_offscreen(qtbot, tmp_path: Path) -> None:
     out = tmp_path / "about.png"
     assert main(["--screenshot", str(out), "--screen", "about"]) == 0
