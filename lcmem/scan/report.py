@@ -23,13 +23,19 @@ MATCH_COLUMNS = (
     "score",
     "synthetic_sha256",
     "real_sha256",
+    "inliers",
+    "transform",
 )
 
 
 def candidate_row(candidate: Candidate) -> tuple[object, ...]:
-    """One ``matches.csv`` row (columns :data:`MATCH_COLUMNS`); the score has 6 decimals."""
+    """One ``matches.csv`` row (columns :data:`MATCH_COLUMNS`); the score has 6 decimals, ``inliers`` and
+    ``transform`` are empty when the scan did not verify (``--no-verify``)."""
     s, r = candidate.synthetic, candidate.real
-    return (s.path, s.frame, r.path, r.frame, candidate.rank, f"{candidate.score:.6f}", s.sha256, r.sha256)
+    inliers = "" if candidate.inliers is None else candidate.inliers
+    transform = candidate.transform.summary() if candidate.transform is not None else ""
+    score = f"{candidate.score:.6f}"
+    return (s.path, s.frame, r.path, r.frame, candidate.rank, score, s.sha256, r.sha256, inliers, transform)
 
 
 class MatchWriter:

@@ -20,13 +20,15 @@ def scan_project_file(
     model_path: str | Path,
     top_k: int,
     *,
+    verify: bool = True,
     progress: Progress = null_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> ScanSummary:
     """Load the model and scan the project at ``project_path``, whose write lock the calling process holds.
 
     Run by :func:`lcmem.worker_process.run_in_worker_process`: the project is opened without taking the lock
-    its parent holds, the model on the best device, and embeddings are cached in the default cache folder.
+    its parent holds, the model on the best device, and embeddings and local features are cached in the default
+    cache folder. ``verify``: verify the candidates geometrically (off: a quick pass by LCMem score alone).
 
     Raises:
         BundleError: the model folder is not a valid bundle.
@@ -40,14 +42,17 @@ def scan_project_file(
     from lcmem.scan.types import ScanSettings
     from lcmem.store.ingest import scan_project
     from lcmem.store.project import Project
+    from lcmem.verify.settings import verify_settings
 
     progress(0, 0, "loading the model")
     device = resolve_device("auto")
     bundle = load_bundle(model_path, device=device)
     cancel.raise_if_cancelled()
-    settings = ScanSettings(top_k=top_k, embed=EmbedSettings(device=device))
+    settings = ScanSettings(top_k=top_k, embed=EmbedSettings(device=device), verify=verify_settings(verify))
     with (
         Project.open(project_path, take_lock=False) as project,
         EmbeddingCache(default_cache_dir(), bundle.checksum, bundle.config.embedding_dim) as cache,
     ):
-        return scan_project(project, bundle, settings, cache=cache, progress=progress, cancel=cancel)
+        return scan_project(
+            project, bundle, settings, cache=cache, progress=progress, cancel=cancel, cache_dir=cache.directory
+        )
