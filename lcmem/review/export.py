@@ -1,6 +1,7 @@
 """Export of flagged pairs as CSV (formula-injection safe), with the threshold card beside it.
 
-Flagged = accepted by a reviewer, or scoring at or above the card's threshold and not rejected. Patient ids
+Flagged = accepted by a reviewer, or not rejected and flagged by the threshold in force (a calibrated card's,
+else anchored on the real→real null scores: :func:`~lcmem.review.calibrate.threshold_in_force`). Patient ids
 are exported pseudonymised; the raw PatientID only when the caller explicitly asks for it.
 ``null_fraction_below`` puts each score against the scan's real→real null scores: 0.999 means the pair is
 closer than 99.9 % of real images are to their nearest other real image (empty when the scan has none).
@@ -23,9 +24,9 @@ import numpy as np
 from sqlalchemy import select
 
 from lcmem.csv_cells import write_csv_atomic
-from lcmem.review.calibrate import ThresholdCard, default_threshold
-from lcmem.review.curves import null_fraction_below
+from lcmem.review.calibrate import ThresholdCard, threshold_in_force
 from lcmem.review.probability import project_fit
+from lcmem.scan.threshold import ThresholdInForce, null_fraction_below
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, list_pairs, real_null_scores
 from lcmem.store.schema import decisions, images
@@ -65,11 +66,11 @@ BASE_COLUMNS = (
 RAW_ID_COLUMNS = ("synthetic_patient_id", "real_patient_id")
 
 
-def flag_of(row: PairRow, threshold: float) -> str:
+def flag_of(row: PairRow, threshold: ThresholdInForce) -> str:
     """Why a pair is flagged (``accepted`` / ``above_threshold``), or ``""``."""
     if row.decision == "accept":
         return "accepted"
-    if row.decision != "reject" and row.score >= threshold:
+    if row.decision != "reject" and threshold.flags(row.score):
         return "above_threshold"
     return ""
 
@@ -79,19 +80,6 @@ def pair_rows(project: Project, page: int = 5000) -> Iterator[PairRow]:
     total = count_pairs(project)
     for offset in range(0, total, page):
         yield from list_pairs(project, PairFilter(), offset, page)
-
-
-def threshold_in_force(project: Project, card: ThresholdCard | None, model_checksum: str) -> tuple[float, dict]:
-    """The threshold that flags pairs: the card's, else the :func:`~lcmem.review.calibrate.default_threshold`;
-    with the card as written beside an export (``rule`` is ``"default"`` for the default)."""
-    if card is not None:
-        return card.threshold, asdict(card)
-    default = default_threshold(project, model_checksum)
-    return default.value, {
-        "rule": "default",
-        "threshold": default.value,
-        "note": f"not calibrated: {default.explanation}",
-    }
 
 
 def export_pairs(
@@ -105,11 +93,10 @@ def export_pairs(
 ) -> int:
     """Write flagged pairs (or all with ``include_all``) to ``out``; return the number of rows.
 
-    The card (or the :func:`~lcmem.review.calibrate.default_threshold`) is written to ``OUT.threshold.json``
-    and named in every row.
+    The threshold in force (its rule, quantile and number of real images) and the card, if any, are written to
+    ``OUT.threshold.json``; the threshold and its rule are named in every row.
     """
-    threshold, card_data = threshold_in_force(project, card, model_checksum)
-    rule = card_data["rule"]
+    threshold = threshold_in_force(project, card, model_checksum)
     columns = BASE_COLUMNS + (RAW_ID_COLUMNS if include_patient_ids else ())
     details = _image_details(project)
     extras = decision_extras(project)
@@ -151,8 +138,8 @@ def export_pairs(
                 r.get("series"),
                 s.get("study"),
                 r.get("study"),
-                f"{threshold:.6f}",
-                rule,
+                f"{threshold.value:.6f}",
+                threshold.rule,
                 model_checksum,
             ]
             if include_patient_ids:
@@ -160,7 +147,8 @@ def export_pairs(
             yield values
 
     count = write_csv_atomic(out, columns, rows())
-    Path(str(out)).with_suffix(".threshold.json").write_text(json.dumps(card_data, indent=2) + "\n", "utf-8")
+    record = {**threshold.to_dict(), "card": asdict(card) if card is not None else None}
+    Path(str(out)).with_suffix(".threshold.json").write_text(json.dumps(record, indent=2) + "\n", "utf-8")
     return count
 
 
