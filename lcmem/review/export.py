@@ -8,14 +8,14 @@ closer than 99.9 % of real images are to their nearest other real image (empty w
 ``memorized_kind`` is what the reviewer said an accepted pair is: ``copy`` or ``patient`` (empty when not said).
 ``calibrated_probability`` is the rate of memorized pairs among the labelled pairs of the pair's score band
 (:mod:`lcmem.review.probability`; outside the labelled scores, the nearest band's; empty before there are
-enough labels). ``second_reads`` lists the blind second reads of a pair (reviewer QC,
+enough labels). The first columns are :data:`~lcmem.scan.report.PAIR_COLUMNS`, as in ``lcmem scan``'s
+``matches.csv``. ``second_reads`` lists the blind second reads of a pair (reviewer QC,
 :mod:`lcmem.review.double_read`) as ``reviewer: decision`` entries separated by ``; `` (they never change
 ``decision``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -24,8 +24,10 @@ import numpy as np
 from sqlalchemy import select
 
 from lcmem.csv_cells import write_csv_atomic
+from lcmem.json_files import write_json_atomic
 from lcmem.review.calibrate import ThresholdCard, threshold_in_force
 from lcmem.review.probability import project_fit
+from lcmem.scan.report import PAIR_COLUMNS, fraction_text
 from lcmem.scan.threshold import ThresholdInForce, null_fraction_below
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, list_pairs, real_null_scores
@@ -33,14 +35,7 @@ from lcmem.store.schema import decisions, images
 from lcmem.store.types import PairKey, PairRow
 
 BASE_COLUMNS = (
-    "synthetic_path",
-    "real_path",
-    "synthetic_frame",
-    "real_frame",
-    "synthetic_sha256",
-    "real_sha256",
-    "score",
-    "null_fraction_below",
+    *PAIR_COLUMNS,
     "calibrated_probability",
     "rank",
     "flag",
@@ -120,8 +115,8 @@ def export_pairs(
                 k.synthetic_sha256,
                 k.real_sha256,
                 f"{row.score:.6f}",
-                _fraction_text(null_fraction_below(null, row.score)),
-                _fraction_text(fit.probability(row.score) if fit is not None else None),
+                fraction_text(null_fraction_below(null, row.score)),
+                fraction_text(fit.probability(row.score) if fit is not None else None),
                 row.rank,
                 flag,
                 row.decision or "",
@@ -148,7 +143,7 @@ def export_pairs(
 
     count = write_csv_atomic(out, columns, rows())
     record = {**threshold.to_dict(), "card": asdict(card) if card is not None else None}
-    Path(str(out)).with_suffix(".threshold.json").write_text(json.dumps(record, indent=2) + "\n", "utf-8")
+    write_json_atomic(Path(str(out)).with_suffix(".threshold.json"), record)
     return count
 
 
@@ -171,10 +166,6 @@ def _image_details(project: Project) -> dict[tuple[str, int], dict[str, str | No
             }
             for r in conn.execute(query)
         }
-
-
-def _fraction_text(fraction: float | None) -> str:
-    return "" if fraction is None else f"{fraction:.4f}"
 
 
 def decision_extras(project: Project) -> dict[PairKey, tuple[str, str]]:
