@@ -182,7 +182,9 @@ def main() -> None:
                         "true": c.real.path == source,
                         "lcmem_rank": c.rank,
                         "score": c.score,
-                        "inliers": verdicts[(c.synthetic.sha256, c.synthetic.frame, c.real.sha256, c.real.frame)].inliers,
+                        "inliers": verdicts[
+                            (c.synthetic.sha256, c.synthetic.frame, c.real.sha256, c.real.frame)
+                        ].inliers,
                         "threshold": threshold,
                     }
                     for c in cands
@@ -191,8 +193,10 @@ def main() -> None:
             with ThreadPoolExecutor(args.threads) as pool:
                 rows = [r for chunk in pool.map(one, sorted(queries)) for r in chunk]
         seconds = time.perf_counter() - clock
-        print(f"{name}: gallery {len(gallery)}, queries {len(queries)}, threshold {threshold:.3f}, "
-              f"verification {seconds:.0f} s ({1000 * seconds / max(1, len(rows)):.1f} ms/pair incl. features)")
+        print(
+            f"{name}: gallery {len(gallery)}, queries {len(queries)}, threshold {threshold:.3f}, "
+            f"verification {seconds:.0f} s ({1000 * seconds / max(1, len(rows)):.1f} ms/pair incl. features)"
+        )
         records.extend(rows)
     if args.out:
         with open(args.out, "w") as f:
@@ -218,20 +222,27 @@ def summarise(records: list[dict], ns: tuple[int, ...] = (6, 8, 10, 12, 15)) -> 
         edited = {q: rows for q, rows in queries.items() if rows and rows[0]["edit"] != "unseen"}
         unseen = {q: rows for q, rows in queries.items() if rows and rows[0]["edit"] == "unseen"}
         threshold = next(iter(queries.values()))[0]["threshold"]
-        print(f"\n== {dataset}: {len(edited)} edited copies, {len(unseen)} unseen-identity images, "
-              f"threshold in force {threshold:.3f}")
+        print(
+            f"\n== {dataset}: {len(edited)} edited copies, {len(unseen)} unseen-identity images, "
+            f"threshold in force {threshold:.3f}"
+        )
         for k in (20, 50):
             recall = np.mean([any(r["true"] and r["lcmem_rank"] <= k for r in rows) for rows in edited.values()])
             print(f"recall@{k} (LCMem search) {recall:.3f}")
         true_inliers = [r["inliers"] for rows in edited.values() for r in rows if r["true"]]
         best_unseen = [max((r["inliers"] for r in rows), default=0) for rows in unseen.values()]
-        print(f"inliers of true sources: 5th pct {np.percentile(true_inliers, 5):.0f}, median "
-              f"{np.median(true_inliers):.0f}; best inliers of unseen images: max {max(best_unseen, default=0)}, "
-              f"99th pct {np.percentile(best_unseen, 99) if best_unseen else 0:.0f}")
+        print(
+            f"inliers of true sources: 5th pct {np.percentile(true_inliers, 5):.0f}, median "
+            f"{np.median(true_inliers):.0f}; best inliers of unseen images: max {max(best_unseen, default=0)}, "
+            f"99th pct {np.percentile(best_unseen, 99) if best_unseen else 0:.0f}"
+        )
         rank1 = {
             "LCMem@20": {q: ranked(rows, 20, None)[0]["true"] for q, rows in edited.items()},
-            **{f"verify@{d} N={n}": {q: ranked(rows, d, n)[0]["true"] for q, rows in edited.items()}
-               for d in (20, 50) for n in (8, 12)},
+            **{
+                f"verify@{d} N={n}": {q: ranked(rows, d, n)[0]["true"] for q, rows in edited.items()}
+                for d in (20, 50)
+                for n in (8, 12)
+            },
         }
         print("rank-1: " + ", ".join(f"{k} {np.mean(list(v.values())):.3f}" for k, v in rank1.items()))
         score_flag_fpr = np.mean([max(r["score"] for r in rows) >= threshold for rows in unseen.values()])
@@ -241,12 +252,12 @@ def summarise(records: list[dict], ns: tuple[int, ...] = (6, 8, 10, 12, 15)) -> 
         print(f"flag score ≥ threshold: recall {score_flag_recall:.3f}, unseen FPR {score_flag_fpr:.3f}")
         for n in ns:
             recall = np.mean(
-                [any(r["true"] and (r["score"] >= threshold or r["inliers"] >= n) for r in rows)
-                 for rows in edited.values()]
+                [
+                    any(r["true"] and (r["score"] >= threshold or r["inliers"] >= n) for r in rows)
+                    for rows in edited.values()
+                ]
             )
-            fpr = np.mean(
-                [any(r["score"] >= threshold or r["inliers"] >= n for r in rows) for rows in unseen.values()]
-            )
+            fpr = np.mean([any(r["score"] >= threshold or r["inliers"] >= n for r in rows) for rows in unseen.values()])
             print(f"flag score ≥ threshold or inliers ≥ {n}: recall {recall:.3f}, unseen FPR {fpr:.3f}")
         per_edit = defaultdict(list)
         for q, rows in edited.items():

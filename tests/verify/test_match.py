@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lcmem.verify.features import FeatureSettings, Features, extract
+from lcmem.verify.features import Features, FeatureSettings, extract
 from lcmem.verify.match import MatchSettings, match_features, mutual_matches, verify_pair
 from tests.verify.conftest import rotated, textured
 
