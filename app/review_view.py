@@ -463,6 +463,8 @@ class ReviewView(QWidget):
             self.compare.toggle_link()
         elif action is Action.LOUPE:
             self.compare.toggle_loupe()
+        elif action is Action.MATCHES:
+            self.compare.toggle_matches()
         elif action is Action.FIT:
             self.compare.fit()
         elif action is Action.FLICKER:

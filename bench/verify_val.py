@@ -143,6 +143,24 @@ def lcmem_candidates(gallery, queries_dir, bundle, cache_dir, depth, identity):
     return found, np.asarray([n.score for n in nulls])
 
 
+def verify_query(verifier, candidates, dataset, query, edit, source, threshold) -> list[dict]:
+    """One query's candidates verified, as records."""
+    verdicts = verifier.verify_pairs((c.synthetic, c.real) for c in candidates)
+    return [
+        {
+            "dataset": dataset,
+            "query": query,
+            "edit": edit,
+            "true": c.real.path == source,
+            "lcmem_rank": c.rank,
+            "score": c.score,
+            "inliers": verdicts[(c.synthetic.sha256, c.synthetic.frame, c.real.sha256, c.real.frame)].inliers,
+            "threshold": threshold,
+        }
+        for c in candidates
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -156,7 +174,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--work", type=Path, default=Path("/tmp/lcmem-verify-val"))
     parser.add_argument("--out", type=Path, default=None, help="JSON lines of every pair (for choosing N)")
+    parser.add_argument("--summarise", type=Path, nargs="*", default=None, help="only summarise these JSON lines")
     args = parser.parse_args()
+    if args.summarise:
+        summarise([json.loads(line) for path in args.summarise for line in path.read_text().splitlines()])
+        return
     bundle = load_bundle(default_bundle_path())
     feature_settings = FeatureSettings(args.max_side, args.features, args.contrast)
     settings = VerifySettings(depth=args.depth, features=feature_settings, threads=args.threads)
@@ -169,29 +191,9 @@ def main() -> None:
         clock = time.perf_counter()
         with FeatureCache.for_settings(args.work / "cache", settings) as features:
             verifier = Verifier(settings, features)
-
-            def one(path: str) -> list[dict]:
-                cands = found[path]
-                verdicts = verifier.verify_pairs((c.synthetic, c.real) for c in cands)
-                kind, source = queries[path]
-                return [
-                    {
-                        "dataset": name,
-                        "query": path,
-                        "edit": kind,
-                        "true": c.real.path == source,
-                        "lcmem_rank": c.rank,
-                        "score": c.score,
-                        "inliers": verdicts[
-                            (c.synthetic.sha256, c.synthetic.frame, c.real.sha256, c.real.frame)
-                        ].inliers,
-                        "threshold": threshold,
-                    }
-                    for c in cands
-                ]
-
+            jobs = [(verifier, found[path], name, path, *queries[path], threshold) for path in sorted(queries)]
             with ThreadPoolExecutor(args.threads) as pool:
-                rows = [r for chunk in pool.map(one, sorted(queries)) for r in chunk]
+                rows = [r for chunk in pool.map(lambda job: verify_query(*job), jobs) for r in chunk]
         seconds = time.perf_counter() - clock
         print(
             f"{name}: gallery {len(gallery)}, queries {len(queries)}, threshold {threshold:.3f}, "
@@ -213,7 +215,7 @@ def ranked(rows: list[dict], depth: int, n: int | None) -> list[dict]:
     return sorted(inside, key=lambda r: (r["inliers"] < n, -r["inliers"] if r["inliers"] >= n else 0, -r["score"]))
 
 
-def summarise(records: list[dict], ns: tuple[int, ...] = (6, 8, 10, 12, 15)) -> None:
+def summarise(records: list[dict], ns: tuple[int, ...] = (8, 12, 16, 20, 25, 30)) -> None:
     by_query: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:
         by_query[(r["dataset"], r["query"])].append(r)

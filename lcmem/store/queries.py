@@ -82,6 +82,8 @@ def _pairs_query(scan_id: int, pair_filter: PairFilter, *, ids_only: bool = Fals
         candidates.c.real_frame,
         candidates.c.rank,
         candidates.c.score,
+        candidates.c.inliers,
+        candidates.c.transform,
         synthetic.c.path.label("synthetic_path"),
         real.c.path.label("real_path"),
         synthetic.c.patient_pseudo_id.label("synthetic_patient"),
@@ -154,6 +156,8 @@ def _pair_row(r: Row) -> PairRow:
         r.synthetic_patient,
         r.real_patient,
         r.kind,
+        r.inliers,
+        r.transform,
     )
 
 

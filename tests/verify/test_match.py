@@ -63,7 +63,7 @@ def test_many_to_one_matches_are_cut_to_one_and_give_no_inliers() -> None:
     reference = features(rng.uniform(0, 512, (8, 2)), np.vstack([shared, rng.integers(0, 255, (7, 128))]))
     # 150 query keypoints all nearest to the same reference keypoint (a repeated texture)
     query = features(rng.uniform(0, 512, (150, 2)), shared + rng.integers(-1, 2, (150, 128)))
-    q, r = mutual_matches(query, reference, 0.75)
+    _, r = mutual_matches(query, reference, 0.75)
     assert len(set(r.tolist())) == len(r) <= 1
     assert match_features(query, reference, MatchSettings()).inliers == 0
 
