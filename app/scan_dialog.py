@@ -19,6 +19,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import MODEL_FOLDER, TOP_K, AppSettings
+from app.settings import MODEL_FOLDER, TOP_K, VERIFY, AppSettings
 from app.workers import TaskHandle, TaskRunner
 from lcmem.errors import Cancelled, LCMemError
 from lcmem.model.default import default_bundle_path
@@ -46,8 +47,11 @@ from lcmem.worker_process import run_in_worker_process
 logger = logging.getLogger(__name__)
 
 
-def run_project_scan(project: Project, model_path: Path, top_k: int, progress: Progress, cancel: CancelToken) -> Any:
-    """Scan the project with the model in a worker process (this blocks: call it on a worker thread).
+def run_project_scan(
+    project: Project, model_path: Path, top_k: int, progress: Progress, cancel: CancelToken, *, verify: bool = True
+) -> Any:
+    """Scan the project with the model in a worker process (this blocks: call it on a worker thread);
+    ``verify``: verify the candidates geometrically (off: a quick first pass by LCMem score alone).
 
     The app's own process never imports torch, diffusers or FAISS: loading them holds the GIL long enough to
     freeze the window, so the scan runs in a separate process, relaying progress and Cancel.
@@ -58,7 +62,9 @@ def run_project_scan(project: Project, model_path: Path, top_k: int, progress: P
         ProjectError: the project cannot be scanned or written.
         LCMemError: the worker process died; finished work is kept.
     """
-    return run_in_worker_process(scan_project_file, project.path, model_path, top_k, progress=progress, cancel=cancel)
+    return run_in_worker_process(
+        scan_project_file, project.path, model_path, top_k, verify=verify, progress=progress, cancel=cancel
+    )
 
 
 def describe_bundle(folder: Path) -> tuple[str, bool]:
@@ -154,6 +160,7 @@ class ScanDialog(QDialog):
         self.folder = QLineEdit(str(model_path or settings.get(MODEL_FOLDER) or ""))
         self.model_info = QLabel()
         self.top_k = QSpinBox()
+        self.verify = QCheckBox("Verify the candidates geometrically (matched keypoints; slower, G shows them)")
         self.stage = QLabel("Not started")
         self.bar = QProgressBar()
         self.rate = QLabel()
@@ -193,6 +200,12 @@ class ScanDialog(QDialog):
         self.top_k.setToolTip("How many real images are proposed, and scored exactly, for every synthetic image")
         form = QFormLayout()
         form.addRow("Candidates per synthetic image (top-k):", self.top_k)
+        self.verify.setChecked(bool(self.settings.get(VERIFY)))
+        self.verify.setToolTip(
+            "Check the best LCMem candidates for keypoints that match under one rotation, scale and shift (the "
+            "mirrored image too); verified pairs come first and are flagged. Untick for a quick first pass."
+        )
+        form.addRow("", self.verify)
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         self.rate.setMinimumWidth(420)
@@ -247,9 +260,11 @@ class ScanDialog(QDialog):
         if self.task is not None or path is None:
             return
         top_k = int(self.top_k.value())
+        verify = self.verify.isChecked()
         if self.use_folder.isChecked():
             self.settings.set(MODEL_FOLDER, str(path))
         self.settings.set(TOP_K, top_k)
+        self.settings.set(VERIFY, verify)
         self.meter = RateMeter()
         self.started_at = time.monotonic()
         self.stage.setText("Starting…")
@@ -258,6 +273,7 @@ class ScanDialog(QDialog):
             self.start_button,
             self.close_button,
             self.top_k,
+            self.verify,
             self.use_default,
             self.use_folder,
             self.folder,
@@ -266,14 +282,14 @@ class ScanDialog(QDialog):
         self.cancel_button.setEnabled(True)
         project = self.project
         self.task = self.runner.start(
-            lambda progress, cancel: run_project_scan(project, path, top_k, progress, cancel),
+            lambda progress, cancel: run_project_scan(project, path, top_k, progress, cancel, verify=verify),
             "scan",
             on_progress=self._progress,
             on_success=self._succeeded,
             on_failure=self._failed,
             on_finished=self._finished,
         )
-        logger.info("scan of %s started (top-k %d)", project.path.name, top_k)
+        logger.info("scan of %s started (top-k %d, verify %s)", project.path.name, top_k, verify)
 
     def cancel(self) -> None:
         """Ask the scan to stop; what is done is kept."""
@@ -325,7 +341,7 @@ class ScanDialog(QDialog):
         self.task = None
         self.cancel_button.setText("Cancel scan")
         self.cancel_button.setEnabled(False)
-        for widget in (self.close_button, self.top_k, self.use_folder, self.folder, self.browse):
+        for widget in (self.close_button, self.top_k, self.verify, self.use_folder, self.folder, self.browse):
             widget.setEnabled(True)
         self.use_default.setEnabled(self.default_path is not None)
         self.start_button.setText("Scan again")
