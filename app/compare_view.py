@@ -371,6 +371,9 @@ class CompareView(QWidget):
 
     def toggle_matches(self) -> None:
         """Draw or hide the keypoints that geometric verification matched (its inliers) on both images."""
+        if self.scores_hidden and not self.matches:
+            self.message.emit("Geometric matches are evidence like the score: hidden while scores are hidden")
+            return
         self.matches = not self.matches
         self._show_matches()
 

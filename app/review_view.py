@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.compare_view import CompareView
 from app.image_loader import ImageLoader
 from app.keys import PRESET_ACTIONS, Action, Keymap
-from app.pair_table import COLUMNS, SCORE, THUMB_SIZE, PairTableModel, decision_text
+from app.pair_table import COLUMNS, INLIERS, SCORE, THUMB_SIZE, PairTableModel, decision_text
 from app.thumbnails import ThumbnailProvider
 from lcmem.errors import ProjectError
 from lcmem.review.probability import IsotonicFit, LiveFit
@@ -330,6 +330,7 @@ class ReviewView(QWidget):
         self.note.setEnabled(not read_only and not self.second_read)
         self.note.setPlaceholderText(NO_NOTE if self.second_read else NOTE_HINT)
         self.table.setColumnHidden(SCORE, hidden)
+        self.table.setColumnHidden(INLIERS, hidden)
         self.model.set_scores_hidden(hidden)
         self.compare.set_scores_hidden(hidden)
         if hidden and self.use_min_score.isChecked():

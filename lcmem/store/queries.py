@@ -117,6 +117,7 @@ def _filter_and_order(query: Select, scan_id: int, pair_filter: PairFilter, synt
         "audit": candidates.c.id,  # the SQL side only: list_pair_ids and list_pairs put these in audit order
         "score": candidates.c.score,
         "rank": candidates.c.rank,
+        "inliers": candidates.c.inliers,
         "synthetic": synthetic.c.path,
         "real": real.c.path,
         "decision": decisions.c.decision,

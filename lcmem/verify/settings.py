@@ -15,7 +15,7 @@ class VerifySettings:
     count as verified (chosen on val: docs/VERIFY.md), feature and match settings, ``threads`` at once."""
 
     depth: int = 50
-    min_inliers: int = 8
+    min_inliers: int = 20
     features: FeatureSettings = field(default_factory=FeatureSettings)
     match: MatchSettings = field(default_factory=MatchSettings)
     threads: int = 2

@@ -9,6 +9,7 @@ from PySide6.QtCore import QPointF, Qt
 from app.compare_view import REAL, SYNTHETIC
 from app.image_canvas import MARK_COLOUR
 from app.image_loader import ImageLoader
+from app.pair_table import INLIERS
 from app.review_view import ReviewView
 from app.thumbnails import ThumbnailProvider
 from app.workers import TaskRunner
@@ -39,6 +40,7 @@ def test_g_draws_the_matched_inliers_on_both_images(qtbot, tmp_path: Path, tiny_
     view.apply_filter(PairFilter(sort="rank", descending=False))
     pair = view.queue.current
     assert pair.rank == 1 and pair.real_path.endswith("real_2.png") and pair.inliers >= 30
+    assert view.model.data(view.model.index(view.queue.index, INLIERS)) == str(pair.inliers)
     canvases = view.compare.canvases
     assert canvases[REAL].marks is None
     messages: list[str] = []
@@ -55,5 +57,8 @@ def test_g_draws_the_matched_inliers_on_both_images(qtbot, tmp_path: Path, tiny_
     assert any(abs(c.green() - MARK_COLOUR.green()) < 40 and c.red() < 160 and c.green() > 200 for c in ring)
     qtbot.keyClick(view, Qt.Key.Key_G)
     assert canvases[REAL].marks is None and canvases[SYNTHETIC].marks is None
+    view.set_scores_hidden(True)  # blind review: the matches are evidence like the score
+    qtbot.keyClick(view, Qt.Key.Key_G)
+    assert canvases[REAL].marks is None and "hidden" in messages[-1]
     view.set_queue(None)
     project.close()
