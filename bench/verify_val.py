@@ -39,8 +39,7 @@ from lcmem.scan.pipeline import run_scan
 from lcmem.scan.types import Candidate, ScanSettings
 from lcmem.train.augment import adjust_brightness, adjust_contrast, gaussian_blur, jpeg, rotate
 from lcmem.verify.cache import FeatureCache
-from lcmem.verify.features import FeatureSettings
-from lcmem.verify.settings import VerifySettings
+from lcmem.verify.settings import FeatureSettings, VerifySettings
 from lcmem.verify.verifier import Verifier
 
 
@@ -108,7 +107,7 @@ def prepare(dataset: Path, work: Path, n_sources: int, seed: int) -> tuple[list[
         held = set(rng.sample(ids, 1))
         gallery = [p for p, i in rows if i not in held]
         negatives = [p for p, i in rows if i in held]
-    queries_dir = work / "queries"
+    queries_dir = work / f"queries-{n_sources}-{seed}"
     queries_dir.mkdir(parents=True, exist_ok=True)
     queries: dict[str, tuple[str, str | None]] = {}
     for n, source in enumerate(rng.sample(gallery, min(n_sources, len(gallery)))):
@@ -186,7 +185,8 @@ def main() -> None:
     for name in args.datasets:
         work = args.work / name
         gallery, queries, identity = prepare(args.data / name, work, args.sources, args.seed)
-        found, null = lcmem_candidates(gallery, work / "queries", bundle, args.work / "cache", args.depth, identity)
+        queries_dir = work / f"queries-{args.sources}-{args.seed}"
+        found, null = lcmem_candidates(gallery, queries_dir, bundle, args.work / "cache", args.depth, identity)
         threshold = max(bundle.config.default_threshold or 0.0, float(np.quantile(null, 0.999)))
         clock = time.perf_counter()
         with FeatureCache.for_settings(args.work / "cache", settings) as features:

@@ -22,7 +22,7 @@ from lcmem.provenance import software_versions
 from lcmem.scan.null import NullScore
 from lcmem.scan.threshold import ThresholdInForce, null_anchored_threshold, null_fraction_below
 from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
-from lcmem.verify.match import Transform
+from lcmem.verify.types import Transform
 
 PAIR_COLUMNS = (
     "synthetic_path",

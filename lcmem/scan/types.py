@@ -9,8 +9,8 @@ from lcmem.embed.types import ImageRef
 from lcmem.index.faiss_index import IndexSettings
 from lcmem.index.rescore import OVERSAMPLE
 from lcmem.io.types import FileProblem
-from lcmem.verify.match import Transform
 from lcmem.verify.settings import VerifySettings
+from lcmem.verify.types import Transform
 
 
 @dataclass(frozen=True)

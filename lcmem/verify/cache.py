@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from lcmem.errors import CacheError
-from lcmem.verify.features import DESCRIPTOR_WIDTH, Features, FeatureSettings
-from lcmem.verify.match import MatchSettings, Transform, Verification
-from lcmem.verify.settings import VerifySettings
+from lcmem.verify.features import DESCRIPTOR_WIDTH, Features
+from lcmem.verify.settings import FeatureSettings, MatchSettings, VerifySettings
+from lcmem.verify.types import Transform, Verification
 
 logger = logging.getLogger(__name__)
 

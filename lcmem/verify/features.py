@@ -13,21 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from lcmem.verify.settings import FeatureSettings
+
 DESCRIPTOR_WIDTH = 128
-
-
-@dataclass(frozen=True)
-class FeatureSettings:
-    """SIFT settings: ``max_side`` px working size, at most ``n_features`` keypoints, and OpenCV's contrast
-    threshold (default 0.04 finds too few keypoints on low-texture images such as dermoscopy)."""
-
-    max_side: int = 512
-    n_features: int = 500
-    contrast_threshold: float = 0.01
-
-    def key(self) -> str:
-        """A short text naming these settings (cache files are kept apart by it)."""
-        return f"sift-{self.max_side}-{self.n_features}-{self.contrast_threshold:g}"
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from lcmem.errors import ImageReadError
 from lcmem.io import load_image
 from lcmem.verify.cache import FeatureCache, PairKey
 from lcmem.verify.features import Features, extract, no_features
-from lcmem.verify.match import Transform, Verification, verify_pair
+from lcmem.verify.match import verify_pair
 from lcmem.verify.settings import VerifySettings
+from lcmem.verify.types import Transform, Verification
 
 logger = logging.getLogger(__name__)
 

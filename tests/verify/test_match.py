@@ -3,8 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lcmem.verify.features import Features, FeatureSettings, extract
-from lcmem.verify.match import MatchSettings, match_features, mutual_matches, verify_pair
+from lcmem.verify.features import Features, extract
+from lcmem.verify.match import match_features, mutual_matches, verify_pair
+from lcmem.verify.settings import FeatureSettings, MatchSettings
 from tests.verify.conftest import rotated, textured
 
 SETTINGS = FeatureSettings(max_side=256, n_features=400)

@@ -15,8 +15,7 @@ from lcmem.scan.types import Candidate, ScanSettings
 from lcmem.scan.verification import rerank
 from lcmem.verify import verifier as verifier_module
 from lcmem.verify.cache import FeatureCache
-from lcmem.verify.features import FeatureSettings
-from lcmem.verify.settings import VerifySettings
+from lcmem.verify.settings import FeatureSettings, VerifySettings
 from lcmem.verify.verifier import Verifier
 from tests.verify.conftest import rotated, save_png, textured
 
