@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,9 +19,11 @@ from lcmem.csv_cells import CsvStream
 from lcmem.csv_cells import write_problems as write_problems
 from lcmem.json_files import write_json_atomic
 from lcmem.provenance import software_versions
-from lcmem.scan.null import NullScore
 from lcmem.scan.threshold import ThresholdInForce, null_anchored_threshold, null_fraction_below
-from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
+
+if TYPE_CHECKING:
+    from lcmem.scan.null import NullScore
+    from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
 
 PAIR_COLUMNS = (
     "synthetic_path",
