@@ -144,27 +144,32 @@ def null_anchored_threshold(
     if effective >= quantile - 1e-9:
         meaning = (
             f"closer to a training image than {_percent(effective)} of the {n:,} training images are to their "
-            f"nearest other training image"
+            "nearest other training image"
         )
+        detail = ""
     else:
         meaning = (
             f"at least as close to a training image as the closest of the {n:,} training images is to its nearest "
-            f"other training image (an expected {_percent(effective)} quantile; {_percent(quantile)} needs "
-            f"{math.ceil(1 / (1 - quantile) - 1 - 1e-9):,} real images)"
+            "other training image"
+        )
+        detail = (
+            f"; the largest real→real score, an expected {_percent(effective)} quantile: {_percent(quantile)} "
+            f"needs {math.ceil(1 / (1 - quantile) - 1 - 1e-9):,} real images"
         )
     if value < floor:
-        text = f"{floor_name}, above the real→real threshold {value:.3f} ({meaning})"
+        text = f"{floor_name}, above the real→real threshold {value:.3f} ({meaning}{detail})"
         return ThresholdInForce(floor, floor_rule, effective, n, model_default, text, value, copy_score)
     if copy_score is not None and value > copy_score - COPY_MARGIN:
         text = (
-            f"as close to a training image as an exact copy (score ≥ {copy_score - COPY_MARGIN:.6f}): {meaning} "
-            f"would need {value:.6f}, at or above the exact-copy score {copy_score:.6f}, so some real images are "
-            "near copies of each other (the same patient?)"
+            f"as close to a training image as an exact copy (score ≥ {copy_score - COPY_MARGIN:.6f}): the "
+            f"real→real threshold of the {n:,} training images ({_percent(effective)} quantile, {value:.6f}) is at or "
+            f"above an exact copy's score {copy_score:.6f}, so some of them are near copies of each other (one "
+            "patient's images that no DICOM PatientID tells apart?)"
         )
         return ThresholdInForce(
             copy_score - COPY_MARGIN, RULE_NULL, effective, n, model_default, text, value, copy_score
         )
-    text = f"{meaning} (score ≥ {value:.3f}); never below {floor_name}"
+    text = f"{meaning} (score ≥ {value:.3f}{detail}); never below {floor_name}"
     return ThresholdInForce(value, RULE_NULL, effective, n, model_default, text, value, copy_score)
 
 
