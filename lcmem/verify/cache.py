@@ -2,7 +2,7 @@
 
 One SQLite file per feature setting (``features-<settings>.sqlite`` in ``$LCMEM_CACHE_DIR``): a renamed file
 hits by its sha256, other settings never read these keypoints. The file is bounded: past ``max_bytes`` the
-entries used longest ago are dropped (SIFT features of 500 keypoints take ~66 kB an image). Pair verdicts (a
+entries used longest ago are dropped (SIFT features of 250 keypoints take ~34 kB an image). Pair verdicts (a
 few numbers each) are kept too, so a warm rescan does not match again. Disposable like the embedding cache.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lcmem.embed.cache import write_rows
 from lcmem.errors import CacheError
 from lcmem.verify.features import DESCRIPTOR_WIDTH, Features
 from lcmem.verify.settings import FeatureSettings, MatchSettings, VerifySettings
@@ -175,14 +176,7 @@ class FeatureCache:
                 )
 
     def _execute(self, sql: str, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        try:
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: cannot write the feature cache ({exc})") from exc
+        write_rows(self._db, sql, rows, f"{self.path}: cannot write the feature cache")
 
     def __len__(self) -> int:
         with self._lock:

@@ -12,7 +12,7 @@ class FeatureSettings:
     threshold (default 0.04 finds too few keypoints on low-texture images such as dermoscopy)."""
 
     max_side: int = 512
-    n_features: int = 500
+    n_features: int = 250
     contrast_threshold: float = 0.01
 
     def key(self) -> str:

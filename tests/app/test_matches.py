@@ -8,16 +8,12 @@ from PySide6.QtCore import QPointF, Qt
 
 from app.compare_view import REAL, SYNTHETIC
 from app.image_canvas import MARK_COLOUR
-from app.image_loader import ImageLoader
 from app.pair_table import INLIERS
-from app.review_view import ReviewView
-from app.thumbnails import ThumbnailProvider
-from app.workers import TaskRunner
-from lcmem.review.queue import ReviewQueue
 from lcmem.scan.types import ScanSettings
 from lcmem.store.ingest import scan_project
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter
+from tests.app.conftest import review_screen
 from tests.verify.conftest import rotated, save_png, textured
 
 
@@ -31,12 +27,7 @@ def test_g_draws_the_matched_inliers_on_both_images(qtbot, tmp_path: Path, tiny_
     with Project.create(tmp_path / "p.lcmem", [real], [synthetic]) as project:
         scan_project(project, tiny_bundle, ScanSettings(top_k=2), cache_dir=tmp_path / "cache")
     project = Project.open(tmp_path / "p.lcmem")
-    runner = TaskRunner(1, inline=True)
-    view = ReviewView(ImageLoader(runner), ThumbnailProvider(runner))
-    qtbot.addWidget(view)
-    view.resize(1300, 800)
-    view.show()
-    view.set_queue(ReviewQueue(project, "ana"))
+    view = review_screen(qtbot, project)
     view.apply_filter(PairFilter(sort="rank", descending=False))
     pair = view.queue.current
     assert pair.rank == 1 and pair.real_path.endswith("real_2.png") and pair.inliers >= 30
