@@ -63,7 +63,7 @@ def run_project_scan(
         LCMemError: the worker process died; finished work is kept.
     """
     return run_in_worker_process(
-        scan_project_file, project.path, model_path, top_k, verify=verify, progress=progress, cancel=cancel
+        scan_project_file, project.path, model_path, top_k, verify, progress=progress, cancel=cancel
     )
 
 

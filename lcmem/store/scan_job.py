@@ -19,8 +19,8 @@ def scan_project_file(
     project_path: str | Path,
     model_path: str | Path,
     top_k: int,
-    *,
     verify: bool = True,
+    *,
     progress: Progress = null_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> ScanSummary:
