@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             code = take_screenshot(window, args.screenshot, args.screen or "review", args.size)
             window.close()
             return code
-        window.show()
+        window.present()
         return app.exec()
 
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.about_dialog import AboutDialog
-from app.calibrate_view import CalibrateView, threshold_in_use
+from app.calibrate_view import CalibrateView
 from app.demo_flow import DEMO_TOP_K, DemoLauncher, choose_demo_folder
 from app.export_dialog import ExportDialog
 from app.icon import app_icon
@@ -47,7 +47,8 @@ from app.start_page import StartPage
 from app.thumbnails import ThumbnailProvider
 from app.workers import TaskRunner
 from lcmem.errors import ProjectError
-from lcmem.review.calibrate import LCMEM_DEFAULT, ThresholdCard, default_threshold, latest_card
+from lcmem.model.default import default_bundle_path
+from lcmem.review.calibrate import LCMEM_DEFAULT, ThresholdCard, default_threshold, latest_card, threshold_in_force
 from lcmem.review.queue import ReviewQueue
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, current_scan_id
@@ -55,6 +56,8 @@ from lcmem.store.queries import PairFilter, count_pairs, current_scan_id
 logger = logging.getLogger(__name__)
 
 REVIEW_TAB, SOURCES_TAB, CALIBRATION_TAB = range(3)
+DEFAULT_SIZE = (1440, 900)
+"""The window's size when it is not maximised and no size was remembered."""
 BANNER_STYLES = {"warning": "background:#fff3cd; color:#5c4500;", "info": "background:#e7f1ff; color:#0b3d78;"}
 
 
@@ -101,11 +104,18 @@ class MainWindow(QMainWindow):
         self._connect()
         self.setWindowTitle("LCMem Review")
         self.setWindowIcon(app_icon())
-        self.resize(1440, 900)
+        self.resize(*DEFAULT_SIZE)
         geometry = settings.get(WINDOW_GEOMETRY)
         if geometry:
             self.restoreGeometry(geometry)
         self.show_start()
+
+    def present(self) -> None:
+        """Show the window as it was last closed (size, place, maximised or not), or maximised the first time."""
+        if self.settings.get(WINDOW_GEOMETRY):
+            self.show()
+        else:
+            self.showMaximized()
 
     # ----- layout ----------------------------------------------------------------------------------------
 
@@ -350,7 +360,7 @@ class MainWindow(QMainWindow):
             return
         created = self.create_project(dialog.project_path(), dialog.real.folders(), dialog.synthetic.folders())
         if created and dialog.scan_now.isChecked():
-            self.start_scan()
+            self.start_scan(auto_start=True)
 
     def create_project(self, path: Path, real: list[Path], synthetic: list[Path]) -> bool:
         """Create a project with its folders and open it."""
@@ -372,16 +382,28 @@ class MainWindow(QMainWindow):
         if not self.open_project(project_path) or self.project is None or self.project.read_only:
             return
         if not any(s.status == "done" for s in self.project.scans()):
-            self.start_scan(model_path=bundle_path, top_k=DEMO_TOP_K, auto_start=True)
+            model = None if bundle_path == default_bundle_path() else bundle_path
+            self.start_scan(model_path=model, top_k=DEMO_TOP_K, auto_start=True, remember=False)
 
     # ----- scanning and exporting ------------------------------------------------------------------------
 
-    def start_scan(self, model_path: Path | None = None, top_k: int | None = None, auto_start: bool = False):
-        """Open the scan dialog (and start at once with ``auto_start``); returns it, or ``None``."""
+    def start_scan(
+        self,
+        model_path: Path | None = None,
+        top_k: int | None = None,
+        auto_start: bool = False,
+        remember: bool = True,
+    ) -> ScanDialog | None:
+        """Open the scan dialog (and start at once with ``auto_start``); returns it, or ``None``.
+
+        ``remember=False`` (the demo) keeps the model and top-k out of the settings that later scans start from.
+        """
         if self.project is None or self.project.read_only:
             self.show_message("Open a project for writing to scan it")
             return None
-        dialog = ScanDialog(self.project, self.tasks, self.settings, self, model_path=model_path, top_k=top_k)
+        dialog = ScanDialog(
+            self.project, self.tasks, self.settings, self, model_path=model_path, top_k=top_k, remember=remember
+        )
         dialog.ended.connect(self._scan_ended)
         self.scan_dialog = dialog
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -431,8 +453,9 @@ class MainWindow(QMainWindow):
         self.show_message(f"Threshold card saved: threshold {card.threshold:.3f}")
 
     def _apply_threshold(self) -> None:
-        threshold, note = threshold_in_use(self.card, self.default_threshold)
-        self.review.set_threshold(threshold, note)
+        if self.project is not None:
+            force = threshold_in_force(self.project, self.card, self.model_checksum)
+            self.review.set_threshold(force.value, force.label)
         self._update_status()
 
     def _tab_changed(self, index: int) -> None:
@@ -501,8 +524,7 @@ class MainWindow(QMainWindow):
             self.status_counts.setText(
                 f"{self.total_pairs:,} pairs · {decided:,} decided · {self.undecided_pairs:,} to go"
             )
-            threshold, note = threshold_in_use(self.card, self.default_threshold)
-            self.status_threshold.setText(f"Threshold {threshold:.3f} ({note})")
+            self.status_threshold.setText(f"Threshold {self.review.threshold:.3f} ({self.review.threshold_note})")
         self.status_reviewer.setText(f"Reviewer: {self.settings.get(REVIEWER)}")
 
     def show_about(self) -> AboutDialog:
