@@ -195,3 +195,27 @@ class _Folders:
 class _Ticked:
     def isChecked(self) -> bool:
         return True
+
+
+def test_the_scan_dialog_finishes_the_index_stage_and_gives_no_rate_for_cached_images(
+    qtbot, window: MainWindow, tmp_path: Path, tiny_bundle_dir: Path
+) -> None:
+    real, synthetic = make_sources(tmp_path / "data")
+    assert window.create_project(tmp_path / "p.lcmem", [real], [synthetic])
+    seen: list[list[tuple[str, int, int, str]]] = []
+    for _ in range(2):
+        dialog = window.start_scan(model_path=tiny_bundle_dir, top_k=3)
+        reports: list[tuple[str, int, int, str]] = []
+        dialog.start()
+        dialog.task.progressed.connect(
+            lambda _d, _t, text, d=dialog, r=reports: r.append((text, d.bar.value(), d.bar.maximum(), d.rate.text()))
+        )
+        with qtbot.waitSignal(dialog.ended, timeout=120_000):
+            pass
+        dialog.close()
+        seen.append(reports)
+    index = [(value, maximum) for text, value, maximum, _ in seen[0] if text == "building the search index"]
+    assert index and index[-1] == (1, 1), "the index stage ends full, not at 0/1"
+    cached = [(text, rate) for text, *_, rate in seen[1] if text.startswith("embedded real images")]
+    assert cached and "from the cache" in cached[-1][0]
+    assert "images/s" not in cached[-1][1]
