@@ -382,8 +382,12 @@ class MainWindow(QMainWindow):
         if not self.open_project(project_path) or self.project is None or self.project.read_only:
             return
         if not any(s.status == "done" for s in self.project.scans()):
-            model = None if bundle_path == default_bundle_path() else bundle_path
-            self.start_scan(model_path=model, top_k=DEMO_TOP_K, auto_start=True, remember=False)
+            self.start_demo_scan(bundle_path)
+
+    def start_demo_scan(self, bundle_path: Path, auto_start: bool = True) -> ScanDialog | None:
+        """The demo's scan: its model (the default one is chosen as such) and top-k, kept out of the settings."""
+        model = None if bundle_path == default_bundle_path() else bundle_path
+        return self.start_scan(model_path=model, top_k=DEMO_TOP_K, auto_start=auto_start, remember=False)
 
     # ----- scanning and exporting ------------------------------------------------------------------------
 
