@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 HOME_REDIRECTS = {
+    "HOME": "home",
     "TORCH_HOME": "torch",
     "HF_HOME": "huggingface",
     "XDG_CACHE_HOME": "cache",
@@ -16,9 +17,10 @@ HOME_REDIRECTS = {
     "XDG_DATA_HOME": "data",
     "MPLCONFIGDIR": "matplotlib",
 }
-"""Where torch (hub checkpoints), Hugging Face, matplotlib and the XDG cache, config and data users (the embedding
-cache, Qt) would write under ``~``: a scratch folder of the test run instead, set before any of them is imported
-(Hugging Face reads its folders at import). ``tests/test_home.py`` checks it."""
+"""Where the tests' libraries would write under ``~`` (torch hub checkpoints, Hugging Face, matplotlib, the XDG
+cache, config and data users such as the embedding cache and Qt, and anything else below ``~``, e.g. pydicom's
+``~/.pydicom``): a scratch folder of the test run instead, set before any of them is imported (Hugging Face reads
+its folders at import). ``tests/test_home.py`` checks it."""
 SCRATCH_HOME = Path(tempfile.mkdtemp(prefix="lcmem-tests-home-"))
 for _variable, _folder in HOME_REDIRECTS.items():
     os.environ[_variable] = str(SCRATCH_HOME / _folder)

@@ -26,9 +26,10 @@ import diffusers  # noqa: F401
 """
 
 
-def test_the_suite_sends_torch_hf_matplotlib_and_xdg_folders_to_a_scratch_folder() -> None:
+def test_the_suite_sends_home_torch_hf_matplotlib_and_xdg_folders_to_a_scratch_folder() -> None:
     for variable, folder in HOME_REDIRECTS.items():
         assert Path(os.environ[variable]) == SCRATCH_HOME / folder, variable
+    assert Path.home() == SCRATCH_HOME / "home"
 
 
 def test_caches_written_under_the_suite_s_environment_stay_out_of_the_home_folder(tmp_path: Path) -> None:
