@@ -16,7 +16,7 @@ from lcmem.io.types import DEFAULT_MAX_PIXELS
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
 from lcmem.runtime import configure_threads, resolve_device
-from lcmem.scan.null import dicom_patient_identity
+from lcmem.scan.null import dicom_patient_identity, exact_copy_score
 from lcmem.scan.pipeline import run_scan
 from lcmem.scan.real_side import RealIndex
 from lcmem.scan.report import MatchWriter, write_problems, write_run_record
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         if args.no_cache
         else EmbeddingCache(args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim)
     )
-    writer = MatchWriter(out, bundle.config.default_threshold)
+    writer = MatchWriter(out, bundle.config.default_threshold, exact_copy_score(bundle.model.network))
     bar = StageProgressBar(enabled=not args.quiet)
     try:
         summary = run_scan(

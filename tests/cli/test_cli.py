@@ -117,6 +117,7 @@ def test_scan_flags_pairs_under_the_threshold_anchored_on_its_real_images(
         assert (below == 1.0) == (score > threshold["value"])  # the threshold is the largest null score
     copies = [r for r in rows if Path(r["synthetic_path"]).name.startswith("copy") and r["rank"] == "1"]
     assert {r["flagged"] for r in copies} == {"1"} and all(r["synthetic_sha256"] == r["real_sha256"] for r in copies)
+    assert [float(r["score"]) for r in copies] == pytest.approx([threshold["copy_score"]] * 2, abs=1e-6)
     assert f"pairs flagged under the threshold in force {threshold['value']:.3f}" in capsys.readouterr().err
 
 

@@ -37,6 +37,7 @@ def test_headless_workflow(tiny_bundle_dir: Path, tmp_path: Path, capsys: pytest
     threshold = state["threshold_in_force"]  # 14 real items: too few to anchor on, the LCMem default is said
     assert (threshold["rule"], threshold["value"], threshold["n_null"]) == ("LCMem default", 0.5, 14)
     assert "only 14 real→real scores, too few" in threshold["text"]
+    assert threshold["copy_score"] == state["scans"][-1]["copy_score"] and 0.0 < threshold["copy_score"] <= 1.0
     audit = state["audit"]
     assert audit["below"] <= 21 and (audit["reviewed"], audit["upper"]) == (0, None)
     expected = "No pair scores below" if audit["below"] == 0 else "Audit below the threshold"
