@@ -373,7 +373,7 @@ class MainWindow(QMainWindow):
         return self.open_project(path)
 
     def open_demo(self, folder: Path | None = None) -> None:
-        """Make (once) and open the demo project, then scan it with the untrained demo model."""
+        """Make (once) and open the demo project, then scan it with the default model (see :mod:`app.demo_flow`)."""
         chosen = folder or choose_demo_folder(self, app_data_dir() / "demo")
         if chosen is not None:
             self.demo.start(chosen, app_data_dir() / "models")
