@@ -124,9 +124,11 @@ class ScanDialog(QDialog):
     Args:
         project: the open (writable) project.
         runner: where the scan runs.
-        settings: remembers the model folder and top-k.
-        model_path: preselect this bundle folder (e.g. the demo's untrained model).
+        settings: remembers the model folder, top-k and whether to verify.
+        model_path: preselect this bundle folder.
         top_k: preselect this top-k instead of the remembered one.
+        remember: keep the model folder, top-k and the verification choice in the settings when the scan starts (``False``: the demo's
+            choices, which must not become the user's).
 
     Signals:
         scanFinished(summary): the scan completed.
@@ -147,8 +149,10 @@ class ScanDialog(QDialog):
         *,
         model_path: Path | None = None,
         top_k: int | None = None,
+        remember: bool = True,
     ) -> None:
         super().__init__(parent)
+        self.remember = remember
         self.setWindowTitle(f"Scan {project.path.name}")
         self.project, self.runner, self.settings = project, runner, settings
         self.task: TaskHandle | None = None
@@ -261,10 +265,11 @@ class ScanDialog(QDialog):
             return
         top_k = int(self.top_k.value())
         verify = self.verify.isChecked()
-        if self.use_folder.isChecked():
-            self.settings.set(MODEL_FOLDER, str(path))
-        self.settings.set(TOP_K, top_k)
-        self.settings.set(VERIFY, verify)
+        if self.remember:
+            if self.use_folder.isChecked():
+                self.settings.set(MODEL_FOLDER, str(path))
+            self.settings.set(TOP_K, top_k)
+            self.settings.set(VERIFY, verify)
         self.meter = RateMeter()
         self.started_at = time.monotonic()
         self.stage.setText("Starting…")
@@ -277,6 +282,7 @@ class ScanDialog(QDialog):
             self.use_default,
             self.use_folder,
             self.folder,
+            self.browse,
         ):
             widget.setEnabled(False)
         self.cancel_button.setEnabled(True)
