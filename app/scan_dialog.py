@@ -127,8 +127,8 @@ class ScanDialog(QDialog):
         settings: remembers the model folder, top-k and whether to verify.
         model_path: preselect this bundle folder.
         top_k: preselect this top-k instead of the remembered one.
-        remember: keep the model folder, top-k and the verification choice in the settings when the scan starts (``False``: the demo's
-            choices, which must not become the user's).
+        remember: keep the model folder, top-k and the verification choice in the settings when the scan
+            starts (``False``: the demo's choices, which must not become the user's).
 
     Signals:
         scanFinished(summary): the scan completed.
