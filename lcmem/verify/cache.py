@@ -144,19 +144,22 @@ class FeatureCache:
         logger.info("feature cache over %d bytes: dropped %d entries used longest ago", self.max_bytes, len(doomed))
 
     def get_verdicts(self, keys: Iterable[PairKey]) -> dict[PairKey, Verification]:
-        """The cached verdicts (without points) of the pairs ``keys`` that have one."""
+        """The cached verdicts (without points) of the pairs ``keys`` that have one: one query per synthetic
+        image, as a scan asks for all of one synthetic image's candidates at once."""
+        wanted = set(keys)
         found: dict[PairKey, Verification] = {}
         with self._lock:
-            for key in keys:
-                row = self._db.execute(
-                    "SELECT inliers, scale, rotation, tx, ty, mirrored FROM verdicts WHERE synthetic_sha256=? "
-                    "AND synthetic_frame=? AND real_sha256=? AND real_frame=? AND match=?",
-                    (*key, self._match_key),
-                ).fetchone()
-                if row is not None:
-                    inliers, scale, rotation, tx, ty, mirrored = row
-                    fit = None if scale is None else Transform(scale, rotation, tx, ty, bool(mirrored))
-                    found[key] = Verification(inliers, fit)
+            for synthetic in {(k[0], k[1]) for k in wanted}:
+                rows = self._db.execute(
+                    "SELECT real_sha256, real_frame, inliers, scale, rotation, tx, ty, mirrored FROM verdicts "
+                    "WHERE synthetic_sha256=? AND synthetic_frame=? AND match=?",
+                    (*synthetic, self._match_key),
+                )
+                for real_sha256, real_frame, inliers, scale, rotation, tx, ty, mirrored in rows:
+                    key = (*synthetic, real_sha256, real_frame)
+                    if key in wanted:
+                        fit = None if scale is None else Transform(scale, rotation, tx, ty, bool(mirrored))
+                        found[key] = Verification(inliers, fit)
         return found
 
     def put_verdicts(self, verdicts: dict[PairKey, Verification]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,9 @@ def test_features_are_read_back_from_the_cache_not_extracted_again(
         assert len(calls) == 2
         verdicts = Verifier(VERIFY, cache).verify_pairs([tuple(refs)])
         assert next(iter(verdicts.values())).inliers == first.inliers == again.inliers >= 30
+        monkeypatch.setattr(verifier_module, "verify_pair", lambda *a, **k: pytest.fail("matched again"))
+        cached = Verifier(VERIFY, cache).verify_pairs([tuple(refs)])
+        assert cached == {k: replace(v, synthetic_points=None, real_points=None) for k, v in verdicts.items()}
     other = VerifySettings(features=FeatureSettings(max_side=128))
     with FeatureCache.for_settings(tmp_path / "cache", other) as cache:
         assert len(cache) == 0  # other settings never read these features
