@@ -26,7 +26,7 @@ from lcmem.io.dicom_codecs import decoder_for
 from lcmem.io.dicom_frames import frame_dataset
 from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, file_windows, monochrome_to_unit
 from lcmem.io.dicom_quiet import values_unechoed
-from lcmem.io.dicom_streams import check_frame_streams
+from lcmem.io.dicom_streams import check_deflate, check_frame_streams
 from lcmem.io.reasons import describe_exception, describe_os_error
 from lcmem.io.reduce import reduce_array, reduction_factor
 from lcmem.io.types import DEFAULT_MAX_PIXELS, FileWindow, ImageMeta, LoadedImage
@@ -59,20 +59,23 @@ class _Pixels:
     target: int | None = None
 
 
-def read_dataset(path: str | Path, *, header_only: bool = False) -> Dataset:
+def read_dataset(path: str | Path, *, header_only: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:
     """Read a DICOM file; a file without the 128-byte preamble and ``DICM`` is read again with ``force``.
 
     Args:
         path: the file.
-        header_only: stop before the pixel data (cheap).
+        header_only: stop before the pixel data (cheap, except for a deflated file, inflated whole).
+        max_pixels: refuse a deflated data set that inflates to more than this limit allows.
 
     Returns:
         The dataset.
 
     Raises:
         UnsupportedImageError: the file is not DICOM.
+        ImageTooLargeError: a deflated data set inflates past the limit.
         ImageReadError: it cannot be opened or its header is corrupt.
     """
+    check_deflate(path, max_pixels)
     try:
         return dcmread(path, stop_before_pixels=header_only)
     except InvalidDicomError:
@@ -211,7 +214,7 @@ def _translate_errors(path: str | Path) -> Iterator[None]:
 def _prepare(path: str | Path, max_pixels: int, target: int | None = None) -> _Pixels:
     """Read the file and run every check that can fail before decoding."""
     name = str(path)
-    ds = read_dataset(path)
+    ds = read_dataset(path, max_pixels=max_pixels)
     if not any(keyword in ds for keyword in PIXEL_KEYWORDS):
         raise UnsupportedImageError(path, NO_PIXELS_REASON)
     missing = [keyword for keyword in REQUIRED_KEYWORDS if ds.get(keyword) in (None, "")]

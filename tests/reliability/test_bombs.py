@@ -57,13 +57,13 @@ def decode_in_child(paths: list[Path]) -> dict[str, dict[str, object]]:
 
 
 def test_lying_compressed_dicoms_are_refused_unread(tmp_path: Path) -> None:
-    paths = {kind: write(tmp_path / f"{i}.dcm") for i, (kind, write) in enumerate(bombs.LYING_DICOMS.items())}
-    paths["short RLE"] = bombs.short_rle_dicom(tmp_path / "rle.dcm")
-    outcome = decode_in_child(list(paths.values()))
-    for kind, path in paths.items():
+    expected = {write(tmp_path / f"{i}.dcm"): bombs.LYING_REASON for i, write in enumerate(bombs.LYING_DICOMS.values())}
+    expected[bombs.short_rle_dicom(tmp_path / "rle.dcm")] = bombs.RLE_SHORT_REASON
+    expected[bombs.deflate_bomb_dicom(tmp_path / "deflate.dcm")] = bombs.DEFLATE_REASON
+    outcome = decode_in_child(list(expected))
+    for path, pattern in expected.items():
         reason = str(outcome[str(path)].get("reason", ""))
-        pattern = bombs.RLE_SHORT_REASON if kind == "short RLE" else bombs.LYING_REASON
-        assert re.search(pattern, reason), (kind, reason)
+        assert re.search(pattern, reason), (path.name, reason)
 
 
 @pytest.mark.slow
