@@ -44,6 +44,7 @@ HEADER_SIDE = 64
 LYING_REASON = rf"declares {LIE}x{LIE} pixels but the DICOM header says {HEADER_SIDE}x{HEADER_SIDE}"
 RLE_SHORT_REASON = r"RLE segment .* cannot hold"
 ZERO_REASON = r"only zero bytes"
+ELEMENTS_REASON = r"DICOM data set holds more than \d+ elements"
 DEFLATE_REASON = r"deflated DICOM data set inflates to more than \d+ bytes"
 
 
@@ -268,6 +269,14 @@ def zero_filled(path: Path, size: int = 128 * 2**20) -> Path:
     return path
 
 
+def zeros_after_preamble(path: Path, size: int = 10 * 2**20) -> Path:
+    """A DICOM preamble and ``DICM``, then zeros: pydicom reads them as a million empty elements (10 MB: 10-20 s)."""
+    with open(path, "wb") as f:
+        f.write(b"\x00" * 128 + b"DICM")
+        f.truncate(size)
+    return path
+
+
 LYING_DICOMS = {
     "lying JPEG baseline DICOM": lambda p: lying_jpeg_dicom(p, JPEGBaseline8Bit),
     "lying JPEG extended DICOM": lambda p: lying_jpeg_dicom(p, JPEGExtended12Bit),
@@ -290,6 +299,7 @@ def write_bombs(folder: Path, *, giants: bool = True) -> list[Bomb]:
         Bomb("RLE DICOM shorter than its header", short_rle_dicom(folder / "rle.dcm"), "problem", RLE_SHORT_REASON),
         Bomb("deflated DICOM inflating to 3 GB", deflate_bomb_dicom(folder / "deflate.dcm"), "problem", DEFLATE_REASON),
         Bomb("zero-filled .dcm", zero_filled(folder / "zeros.dcm", 32 * 2**20), "problem", ZERO_REASON),
+        Bomb("DICM preamble then zeros", zeros_after_preamble(folder / "dicm-zeros.dcm"), "problem", ELEMENTS_REASON),
         Bomb("zero-filled .png", zero_filled(folder / "zeros.png", 2**20), "problem", ZERO_REASON),
         Bomb("TIFF declaring 100000x100000", declared_tiff(folder / "huge.tiff"), "problem", r"more than the limit"),
     ]

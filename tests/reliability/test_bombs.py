@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from lcmem.errors import ImageReadError, ImageTooLargeError
-from lcmem.io import load_image
+from lcmem.io import dicom_streams, load_image
 from lcmem.io.budget import DecodeBudget
 from lcmem.io.loader import count_frames
 from lcmem.io.raster import check_raster
@@ -139,6 +139,13 @@ def test_zero_filled_files_are_refused_at_once(tmp_path: Path) -> None:
             load_image(path)
         assert time.monotonic() - started < 5, "a placeholder must not be parsed"
         assert "re-copy" in str(info.value)
+
+
+def test_dicom_of_millions_of_empty_elements_is_given_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dicom_streams, "MAX_DATASET_READS", 20_000)
+    path = bombs.zeros_after_preamble(tmp_path / "dicm-zeros.dcm", 2**20)
+    with pytest.raises(ImageReadError, match=bombs.ELEMENTS_REASON):
+        load_image(path)
 
 
 def test_budget_runs_giants_one_at_a_time() -> None:
