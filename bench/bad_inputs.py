@@ -3,7 +3,8 @@
 Each file is decoded as a scan decodes it (every item at the model's input size, then the model's resize) in a
 fresh child process, which reports its decoding time and its peak RSS above what it held after its imports
 (medians over ``--repeats`` children; 0 MB: no more than the imports took). Then ``lcmem scan`` over all of
-them mixed with six good images (the issue's case), and over the six alone, report their peak RSS and time. The issue's target: no file up to 10 MB above 1.5 GB or 30 s.
+them mixed with six good images (the issue's case), and over the six alone, report their peak RSS and time.
+The issue's target: no file up to 10 MB above 1.5 GB or 30 s.
 
     PYTHONPATH=. python bench/bad_inputs.py [--repeats 3] [--size 128]
 """
