@@ -26,7 +26,13 @@ from lcmem.io.dicom_codecs import decoder_for
 from lcmem.io.dicom_frames import frame_dataset
 from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, file_windows, monochrome_to_unit
 from lcmem.io.dicom_quiet import values_unechoed
-from lcmem.io.dicom_streams import BoundedReader, DatasetTooLongError, check_deflate, check_frame_streams
+from lcmem.io.dicom_streams import (
+    J2K_SYNTAXES,
+    BoundedReader,
+    DatasetTooLongError,
+    check_deflate,
+    check_frame_streams,
+)
 from lcmem.io.reasons import describe_exception, describe_os_error
 from lcmem.io.reduce import reduce_array, reduction_factor
 from lcmem.io.types import DEFAULT_MAX_PIXELS, FileWindow, ImageMeta, LoadedImage
@@ -45,6 +51,9 @@ DECODE_COPIES = 2
 """Copies of a frame's stored values a decoder holds at its peak (its output buffer and the array)."""
 PIPELINE_BYTES_PER_SAMPLE = 32
 """What the float64 pixel pipeline holds per sample kept (values, windowed values, float32 output)."""
+J2K_WORK_BYTES_PER_SAMPLE = 2
+"""Half of OpenJPEG's int32 per sample (counted twice with the copies): a 12000x12000 8-bit frame peaks at
+0.7 GB."""
 
 
 @dataclass
@@ -200,11 +209,14 @@ def iter_dicom_frames(
 
 
 def frame_cost(ds: Dataset, target: int | None) -> int:
-    """Estimate the bytes decoding one frame holds at its peak: the decoder's copies of the stored values, then
-    the float pipeline over what is kept after reduction."""
+    """Estimate the bytes decoding one frame holds at its peak: the decoder's copies of the stored values (and
+    OpenJPEG's 32-bit work buffer for JPEG 2000), then the float pipeline over what is kept after reduction."""
     rows, columns = int(ds.Rows), int(ds.Columns)
     samples = int(ds.get("SamplesPerPixel") or 1)
     stored = rows * columns * samples * max(1, (int(ds.BitsAllocated) + 7) // 8)
+    file_meta = getattr(ds, "file_meta", None)
+    if file_meta is not None and file_meta.get("TransferSyntaxUID") in J2K_SYNTAXES:
+        stored += rows * columns * samples * J2K_WORK_BYTES_PER_SAMPLE
     factor = reduction_factor(columns, rows, target)
     kept = (rows // factor) * (columns // factor) * samples
     return DECODE_COPIES * stored + kept * PIPELINE_BYTES_PER_SAMPLE

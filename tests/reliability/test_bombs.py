@@ -70,6 +70,7 @@ def test_lying_compressed_dicoms_are_refused_unread(tmp_path: Path) -> None:
 def test_honest_giants_are_decoded_reduced_in_bounded_memory(tmp_path: Path) -> None:
     giants = [
         bombs.honest_rle_dicom(tmp_path / "giant.dcm"),
+        bombs.honest_j2k_dicom(tmp_path / "giant-j2k.dcm"),
         bombs.honest_png(tmp_path / "giant.png"),
         bombs.honest_jpeg(tmp_path / "giant.jpg"),
     ]
