@@ -275,7 +275,8 @@ def evaluate_retrieval(detectors: list[Detector], records: list[Record], pixels:
     """Run the protocol on one split (``records`` and their uint8 ``pixels``); ``thresholds`` are the val
     thresholds by detector name. Returns ``{"detectors": {NAME: {DATASET: …, "pooled": …}}, "protocol": …}``.
 
-    ``rankers`` (default: each detector as a :class:`FeatureRanker`) may add re-rankers; each needs a threshold.
+    ``rankers``, when given, are used instead of each detector as a :class:`FeatureRanker` (e.g. those plus a
+    re-ranker that wraps one of them); each needs a threshold under its name.
     """
     held = held_out_identities(records, settings.held_out_fraction, settings.held_out_minimum, settings.seed)
     gallery_rows = [row for row, record in enumerate(records) if record.identity not in held]
