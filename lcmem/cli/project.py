@@ -20,6 +20,7 @@ from lcmem.embed.cache import EmbeddingCache, default_cache_dir
 from lcmem.embed.runner import EmbedSettings
 from lcmem.errors import BundleError, ProjectError
 from lcmem.index.prebuilt import read_index_manifest
+from lcmem.io.types import DEFAULT_MAX_PIXELS
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
 from lcmem.review.audit import audit_estimate, describe_audit
@@ -45,6 +46,8 @@ from lcmem.store.schema import images
 from lcmem.store.types import DECISIONS, MEMORIZED_KINDS, PairKey
 from lcmem.verify.settings import verify_settings
 
+MAX_PIXELS_HELP = f"refuse images of more pixels (all frames together) unread (default: {DEFAULT_MAX_PIXELS})"
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``project`` and its sub-commands."""
@@ -57,6 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     real.add_argument("--real", type=Path, action="append", help="real image folder (repeatable)")
     real.add_argument("--real-index", type=Path, help="a prebuilt index of the real images (lcmem index build)")
     new.add_argument("--synthetic", type=Path, action="append", required=True)
+    new.add_argument("--max-pixels", type=int, default=None, help=MAX_PIXELS_HELP)
     new.set_defaults(run=run_new)
 
     scan = commands.add_parser("scan", help="scan the sources (resumes after a cancel or crash)")
@@ -71,6 +75,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     scan.add_argument("--decode-threads", type=int, default=2)
     scan.add_argument("--device", default="auto")
     scan.add_argument("--cache-dir", type=Path, default=None)
+    scan.add_argument(
+        "--max-pixels", type=int, default=None, help=f"{MAX_PIXELS_HELP}; given here, it becomes the project's"
+    )
     scan.add_argument("--quiet", action="store_true")
     scan.set_defaults(run=run_scan)
 
@@ -137,7 +144,7 @@ def run_new(args: argparse.Namespace) -> int:
     for folder in (*real, *args.synthetic):
         if not folder.is_dir():
             raise ProjectError(f"{folder}: not a folder")
-    with Project.create(args.project, real, args.synthetic):
+    with Project.create(args.project, real, args.synthetic, max_pixels=args.max_pixels):
         pass
     print(f"created {args.project}", file=sys.stderr)
     return 0
@@ -153,16 +160,16 @@ def run_scan(args: argparse.Namespace) -> int:
     bundle = load_bundle(model_path, device=device)
     if args.verify_depth < 1:
         raise SystemExit("lcmem project scan: --verify-depth must be at least 1")
-    settings = ScanSettings(
-        top_k=args.top_k,
-        embed=EmbedSettings(args.batch_size, args.decode_threads, device),
-        verify=verify_settings(not args.no_verify, args.verify_depth, args.threads),
-    )
+    verify = verify_settings(not args.no_verify, args.verify_depth, args.threads)
     bar = StageProgressBar(enabled=not args.quiet)
     with (
         Project.open(args.project) as project,
         EmbeddingCache(args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim) as cache,
     ):
+        if args.max_pixels is not None:
+            project.set_max_pixels(args.max_pixels)
+        embed = EmbedSettings(args.batch_size, args.decode_threads, device, project.max_pixels)
+        settings = ScanSettings(top_k=args.top_k, embed=embed, verify=verify)
         try:
             summary = scan_project(project, bundle, settings, cache=cache, progress=bar, cache_dir=cache.directory)
         finally:

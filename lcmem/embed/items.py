@@ -52,7 +52,9 @@ def digest_file(path: str | Path) -> FileDigest | FileProblem:
 def decode_file(digest: FileDigest, size: int, max_pixels: int) -> DecodedFile:
     """Decode every item of a hashed file into ``(3, size, size)`` inputs; refuse a file changed since hashing."""
     try:
-        tensors = [to_model_input(image, size) for image in iter_frames(digest.path, max_pixels=max_pixels)]
+        tensors = [
+            to_model_input(image, size) for image in iter_frames(digest.path, max_pixels=max_pixels, target=size)
+        ]
         stat = os.stat(digest.path)
     except ImageReadError as exc:
         return DecodedFile(digest, [], FileProblem(digest.path, exc.reason, type(exc).__name__))

@@ -19,6 +19,7 @@ def scan_project_file(
     project_path: str | Path,
     model_path: str | Path,
     top_k: int,
+    max_pixels: int | None = None,
     verify: bool = True,
     *,
     progress: Progress = null_progress,
@@ -28,7 +29,8 @@ def scan_project_file(
 
     Run by :func:`lcmem.worker_process.run_in_worker_process`: the project is opened without taking the lock
     its parent holds, the model on the best device, and embeddings and local features are cached in the default
-    cache folder. ``verify``: verify the candidates geometrically (off: a quick pass by LCMem score alone).
+    cache folder. ``max_pixels`` overrides the project's pixel limit for this scan; ``verify``: verify the
+    candidates geometrically (off: a quick pass by LCMem score alone).
 
     Raises:
         BundleError: the model folder is not a valid bundle.
@@ -48,11 +50,12 @@ def scan_project_file(
     device = resolve_device("auto")
     bundle = load_bundle(model_path, device=device)
     cancel.raise_if_cancelled()
-    settings = ScanSettings(top_k=top_k, embed=EmbedSettings(device=device), verify=verify_settings(verify))
     with (
         Project.open(project_path, take_lock=False) as project,
         EmbeddingCache(default_cache_dir(), bundle.checksum, bundle.config.embedding_dim) as cache,
     ):
+        embed = EmbedSettings(device=device, max_pixels=max_pixels or project.max_pixels)
+        settings = ScanSettings(top_k=top_k, embed=embed, verify=verify_settings(verify))
         return scan_project(
             project, bundle, settings, cache=cache, progress=progress, cancel=cancel, cache_dir=cache.directory
         )

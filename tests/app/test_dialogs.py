@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from app import scan_dialog
 from app.new_project_dialog import NewProjectDialog
 from app.scan_dialog import RateMeter, describe_bundle, format_seconds
 from app.start_page import StartPage
+from app.workers import TaskRunner
+from lcmem.errors import Cancelled
+from lcmem.store.project import Project
 
 
 def test_new_project_dialog_says_what_is_missing(qtbot, tmp_path: Path) -> None:
@@ -70,7 +74,7 @@ def test_the_scan_dialog_can_switch_verification_off_and_remembers_it(
 
     calls: list[bool] = []
 
-    def fake_scan(project, model_path, top_k, progress, cancel, *, verify=True):
+    def fake_scan(project, model_path, top_k, progress, cancel, max_pixels=None, verify=True):
         calls.append(verify)
         raise Cancelled("stopped by the test")
 
@@ -85,3 +89,25 @@ def test_the_scan_dialog_can_switch_verification_off_and_remembers_it(
         again = scan_dialog.ScanDialog(project, TaskRunner(1, inline=True), settings, model_path=tiny_bundle_dir)
         qtbot.addWidget(again)
         assert not again.verify.isChecked()
+
+
+def test_scan_dialog_sets_the_project_pixel_limit(qtbot, tmp_path: Path, settings, monkeypatch) -> None:
+    (tmp_path / "r").mkdir()
+    (tmp_path / "s").mkdir()
+    project = Project.create(tmp_path / "p.lcmem", [tmp_path / "r"], [tmp_path / "s"], max_pixels=400_000_000)
+    asked: list[int | None] = []
+
+    def fake_scan(*args: object) -> None:
+        asked.append(args[5])  # type: ignore[arg-type]
+        raise Cancelled()
+
+    monkeypatch.setattr(scan_dialog, "run_project_scan", fake_scan)
+    dialog = scan_dialog.ScanDialog(project, TaskRunner(inline=True), settings, model_path=tmp_path)
+    qtbot.addWidget(dialog)
+    assert dialog.max_megapixels.value() == 400
+    assert dialog.max_pixels() == 400_000_000
+    dialog.max_megapixels.setValue(2000)
+    dialog.start()
+    assert asked == [2_000_000_000]
+    assert project.max_pixels == 2_000_000_000
+    project.close()
