@@ -1,6 +1,8 @@
-"""PNG, JPEG, TIFF, BMP, WebP (and whatever else Pillow recognises by content) to float32 pixels in [0, 1].
+"""PNG, JPEG, TIFF, BMP, WebP, GIF (and whatever else Pillow recognises by content) to float32 pixels in [0, 1].
 
-The format is found from the content, not the name. EXIF orientation is applied. The pixel count declared in
+The format is found from the content, not the name. EXIF orientation is applied. Every frame of a multi-page
+TIFF or an animated GIF, PNG or WebP is an item of its own (:func:`iter_raster_frames`), as in a multi-frame
+DICOM. The pixel count declared in
 the header is checked against ``max_pixels`` before anything is decoded; Pillow's own global limit
 (``Image.MAX_IMAGE_PIXELS``) is not relied upon, and its error is translated when it fires first.
 """
@@ -26,7 +28,7 @@ UINT16_MAX = 65535.0
 TEXT_SNIFF_BYTES = 512
 SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
+    (b"\xff\xd8", "JPEG"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
     (b"GIF8", "GIF"),
@@ -39,8 +41,8 @@ def load_raster(path: str | Path, frame: int | None = None, *, max_pixels: int =
 
     Args:
         path: the file.
-        frame: which frame of an animated or multi-page file (``None``: the first; ``meta.frame`` then stays
-            ``None``, since these formats are loaded as one image).
+        frame: which frame of an animated or multi-page file (``None``: the first, with ``meta.frame``
+            ``None``).
         max_pixels: refuse images whose header declares more pixels than this.
 
     Returns:
@@ -56,15 +58,65 @@ def load_raster(path: str | Path, frame: int | None = None, *, max_pixels: int =
         index = 0 if frame is None else frame
         if not 0 <= index < n_frames:
             raise ImageReadError(path, f"frame {index} does not exist: the file has {n_frames} frame(s)")
-        source_mode = im.mode
-        fmt = im.format or "unknown"
-        if index:
-            im.seek(index)
-        im.load()
-        try:
-            pixels, mode, extra = image_to_unit(_apply_orientation(im))
-        except ValueError as exc:
-            raise UnsupportedImageError(path, str(exc)) from exc
+        return _decode_frame(path, im, index, frame, n_frames)
+
+
+def iter_raster_frames(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[LoadedImage]:
+    """Yield every frame (page) of an image file, one decoded at a time, as multi-frame DICOM files do.
+
+    A multi-page TIFF, an animated GIF, PNG or WebP gives one item per frame (``meta.frame`` its index);
+    any other file its one image (``meta.frame`` ``None``). ``max_pixels`` bounds all frames together.
+
+    Raises:
+        ImageReadError: as :func:`load_raster`; possibly after some frames were yielded.
+    """
+    with _open(path, max_pixels) as im:
+        with _translate_decode_errors(path):
+            n_frames = int(getattr(im, "n_frames", 1))
+        total = 0
+        for index in range(n_frames):
+            with _translate_decode_errors(path):
+                if index:
+                    im.seek(index)
+                total += im.size[0] * im.size[1]
+                _check_frame_total(path, total, index + 1, n_frames, max_pixels)
+                loaded = _decode_frame(path, im, index, index if n_frames > 1 else None, n_frames)
+            yield loaded
+
+
+def count_raster_frames(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """Return how many items :func:`iter_raster_frames` yields, reading only headers.
+
+    Raises:
+        UnsupportedImageError: the content is not an image Pillow recognises.
+        ImageTooLargeError: the header declares more than ``max_pixels`` pixels.
+        ImageReadError: the file is missing, unreadable or its header is corrupt.
+    """
+    with _open(path, max_pixels) as im, _translate_decode_errors(path):
+        return int(getattr(im, "n_frames", 1))
+
+
+def _check_frame_total(path: str | Path, total: int, seen: int, n_frames: int, max_pixels: int) -> None:
+    """Refuse a file whose frames so far hold more than ``max_pixels`` pixels together."""
+    if total > max_pixels:
+        raise ImageTooLargeError(
+            path,
+            f"its first {seen} of {n_frames} frames hold {total} pixels, more than the limit of {max_pixels} "
+            "(a possible decompression bomb); raise max_pixels if the file is trusted",
+        )
+
+
+def _decode_frame(path: str | Path, im: Image.Image, index: int, frame: int | None, n_frames: int) -> LoadedImage:
+    """Decode frame ``index`` of an open image into a :class:`LoadedImage` (``meta.frame`` is ``frame``)."""
+    source_mode = im.mode
+    fmt = im.format or "unknown"
+    if im.tell() != index:
+        im.seek(index)
+    im.load()
+    try:
+        pixels, mode, extra = image_to_unit(_apply_orientation(im))
+    except ValueError as exc:
+        raise UnsupportedImageError(path, str(exc)) from exc
     meta = ImageMeta(
         path=str(path),
         format=fmt,
@@ -77,18 +129,6 @@ def load_raster(path: str | Path, frame: int | None = None, *, max_pixels: int =
         extra=extra,
     )
     return LoadedImage(pixels=pixels, meta=meta)
-
-
-def check_raster(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
-    """Read only the header of an image file, raising what :func:`load_raster` would raise for it.
-
-    Raises:
-        UnsupportedImageError: the content is not an image Pillow recognises.
-        ImageTooLargeError: the header declares more than ``max_pixels`` pixels.
-        ImageReadError: the file is missing, unreadable or its header is corrupt.
-    """
-    with _open(path, max_pixels):
-        pass
 
 
 def is_unrecognised(exc: ImageReadError) -> bool:
@@ -137,8 +177,22 @@ def _translate_decode_errors(path: str | Path) -> Iterator[None]:
         raise ImageReadError(path, _corrupt_reason(exc)) from exc
 
 
+TEXT_BOMB_MARKERS = ("MAX_TEXT_CHUNK", "MAX_TEXT_MEMORY")
+"""Pillow's limits on decompressed PNG text chunks, named in the error it raises when one is exceeded."""
+
+
 def _corrupt_reason(exc: BaseException) -> str:
+    if any(marker in str(exc) for marker in TEXT_BOMB_MARKERS):
+        return _text_bomb_reason(exc)
     return f"file is truncated or corrupt ({describe_exception(exc)}); re-export or re-copy it"
+
+
+def _text_bomb_reason(exc: BaseException) -> str:
+    """A PNG whose compressed text (zTXt/iTXt) chunks would decompress past Pillow's limit."""
+    return (
+        "PNG text chunk (zTXt/iTXt metadata) decompresses to more than Pillow's limit: a decompression bomb "
+        f"in the file's metadata, refused before any pixel was read ({describe_exception(exc)})"
+    )
 
 
 def _not_an_image_reason(path: str | Path) -> str:
@@ -154,7 +208,8 @@ def _not_an_image_reason(path: str | Path) -> str:
     if signature is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         signature = "WebP"
     if signature is not None:
-        return f"starts like a {signature} file but its header is corrupt or cut short; re-export or re-copy it"
+        size = f" (only {len(head)} bytes)" if len(head) < TEXT_SNIFF_BYTES else ""
+        return f"starts like a {signature} file but its header is corrupt or cut short{size}; re-export or re-copy it"
     looks = ""
     if head and b"\x00" not in head:
         try:

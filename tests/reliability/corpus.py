@@ -222,9 +222,9 @@ def _write_odd_rasters(w: _Writer) -> None:
     w.add("CMYK JPEG", "cmyk.jpg", _encode(make_image(25).convert("CMYK"), "JPEG"), "embedded")
     frames = [make_image(26 + i) for i in range(3)]
     apng = _encode(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100)
-    w.add("animated PNG", "animated.png", apng, "embedded")
+    w.add("animated PNG", "animated.png", apng, "embedded", items=3)
     webp = _encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True)
-    w.add("animated WebP", "animated.webp", webp, "embedded")
+    w.add("animated WebP", "animated.webp", webp, "embedded", items=3)
     w.add("RGBA PNG", "alpha.png", _encode(make_image(29).convert("RGBA"), "PNG"), "embedded")
     w.add("1-bit BMP", "bilevel.bmp", _encode(make_image(30).convert("1"), "BMP"), "embedded")
     floats = np.asarray(make_image(31).convert("L"), np.float32) / 7.0
