@@ -69,7 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     scan.add_argument("--device", default="auto")
     scan.add_argument("--cache-dir", type=Path, default=None)
     scan.add_argument("--quiet", action="store_true")
-    scan.set_defaults(run=run_scan)
+    scan.set_defaults(run=run_scan, default_log_file=project_log_file)
 
     label = commands.add_parser("label", help="record a decision on a (synthetic, real) pair")
     label.add_argument("project", type=Path)
@@ -137,6 +137,11 @@ def run_new(args: argparse.Namespace) -> int:
         pass
     print(f"created {args.project}", file=sys.stderr)
     return 0
+
+
+def project_log_file(args: argparse.Namespace) -> Path:
+    """``PROJECT.log`` beside the project file: where the libraries' messages about the files go."""
+    return args.project.with_name(args.project.name + ".log")
 
 
 def run_scan(args: argparse.Namespace) -> int:

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from pydicom import Dataset
+from pydicom import Dataset, dcmwrite
 from pydicom.encaps import encapsulate
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
 
 import lcmem.embed.items as embed_items
 from tests.conftest import make_image
@@ -358,6 +358,64 @@ def _write_filesystem_cases(w: _Writer, corpus: Corpus) -> None:
         "problem",
         r"changed while it was being scanned",
     )
+
+
+def noisy_files(folder: Path) -> dict[str, str | None]:
+    """Write files that make pydicom and Pillow log errors (with tracebacks) or warn while they are read.
+
+    Returns:
+        File name → a regular expression its problem reason must match, or ``None`` for a file that must be
+        embedded (it is valid, only odd).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    not_jpeg = patient_dataset((ct_pixels(80) % 256).astype(np.uint8))
+    not_jpeg.PixelData = encapsulate([np.random.default_rng(8).bytes(480)])
+    not_jpeg["PixelData"].VR = "OB"
+    not_jpeg.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    save_dataset(not_jpeg, folder / "not_jpeg.dcm")  # pydicom logs an ERROR and a traceback per plugin
+    (folder / "cut_rle.dcm").write_bytes(_rle_dicom(81)[:-300])  # "End of file reached before delimiter"
+    dcmwrite(
+        folder / "implicit.dcm",
+        patient_dataset(ct_pixels(82)),
+        implicit_vr=True,
+        little_endian=True,
+        force_encoding=True,
+    )
+    (folder / "bad_exif.jpg").write_bytes(_encode(make_image(83), "JPEG", exif=CORRUPT_EXIF))  # "Corrupt EXIF"
+    (folder / "warned_giant.png").write_bytes(_png(10_000, 9_000, zlib.compress(bytes(1000))))
+    return {
+        "not_jpeg.dcm": r"cannot decode the DICOM pixel data",
+        "cut_rle.dcm": r"cut short: its header describes an image",
+        "implicit.dcm": None,  # "Expected explicit VR, but found implicit VR"
+        "bad_exif.jpg": None,
+        "warned_giant.png": r"truncated",  # DecompressionBombWarning (90 Mpixels), then no pixel data
+    }
+
+
+CORRUPT_EXIF = (
+    b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00"
+    b"\x01\x0f\x00\x02\x00\x00\x00\x40\x00\x00\x00\x60"
+)
+"""An EXIF block whose IFD declares five entries and holds two, one pointing past its end."""
+
+
+def _rle_dicom(seed: int) -> bytes:
+    """An RLE Lossless DICOM of 64x64 CT-like values."""
+    buffer = io.BytesIO()
+    ds = patient_dataset(ct_pixels(seed, (64, 64)))
+    ds.compress(RLELossless)
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _png(width: int, height: int, idat: bytes, color_type: int = 0) -> bytes:
+    """A PNG declaring ``width`` x ``height`` 8-bit pixels with ``idat`` as its pixel data (valid CRCs)."""
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, color_type, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
 
 def reason_problems(reasons: dict[str, str], corpus: Corpus) -> list[str]:
