@@ -78,9 +78,7 @@ def test_the_scan_log_is_beside_its_output_and_verbose_shows_the_libraries(
 def test_the_app_keeps_the_faiss_loader_off_the_terminal(tmp_path: Path) -> None:
     """The demo's scan loads FAISS in the app's process; its loader's lines go to the app's log file only."""
     app_data = tmp_path / "app-data"
-    env = child_env(
-        LCMEM_APP_DATA=str(app_data), LCMEM_CACHE_DIR=str(tmp_path / "cache"), QT_QPA_PLATFORM="offscreen"
-    )
+    env = child_env(LCMEM_APP_DATA=str(app_data), LCMEM_CACHE_DIR=str(tmp_path / "cache"), QT_QPA_PLATFORM="offscreen")
     command = [sys.executable, "-m", "app.main", "--demo", "--screenshot", str(tmp_path / "demo.png")]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
     assert done.returncode == 0, done.stderr
