@@ -57,7 +57,8 @@ def decode_file(digest: FileDigest, size: int, max_pixels: int) -> DecodedFile:
     """
     try:
         with library_notes() as notes:
-            tensors = [to_model_input(image, size) for image in iter_frames(digest.path, max_pixels=max_pixels)]
+            frames = iter_frames(digest.path, max_pixels=max_pixels, target=size)
+            tensors = [to_model_input(image, size) for image in frames]
         stat = os.stat(digest.path)
     except ImageReadError as exc:
         return DecodedFile(digest, [], FileProblem(digest.path, with_notes(exc.reason, notes), type(exc).__name__))

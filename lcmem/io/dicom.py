@@ -21,11 +21,14 @@ from pydicom.pixels.decoders.base import Decoder
 from pydicom.pixels.utils import get_expected_length
 
 from lcmem.errors import ImageReadError, ImageTooLargeError, UnsupportedImageError
+from lcmem.io.budget import DECODE_BUDGET
 from lcmem.io.dicom_codecs import decoder_for
 from lcmem.io.dicom_frames import frame_dataset
 from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, degenerate_rescale, file_windows, monochrome_to_unit
 from lcmem.io.dicom_quiet import values_unechoed
+from lcmem.io.dicom_streams import check_frame_streams
 from lcmem.io.reasons import describe_exception, describe_os_error
+from lcmem.io.reduce import reduce_array, reduction_factor
 from lcmem.io.types import DEFAULT_MAX_PIXELS, FileWindow, ImageMeta, LoadedImage
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,10 @@ CUT_PIXELS_REASON = (
     "ends early; re-copy the file"
 )
 NOT_DICOM = "not a DICOM file"
+DECODE_COPIES = 2
+"""Copies of a frame's stored values a decoder holds at its peak (its output buffer and the array)."""
+PIPELINE_BYTES_PER_SAMPLE = 32
+"""What the float64 pixel pipeline holds per sample kept (values, windowed values, float32 output)."""
 
 
 @dataclass
@@ -53,6 +60,7 @@ class _Pixels:
     decoder: Decoder
     n_frames: int
     extra: dict[str, str] = field(default_factory=dict)
+    target: int | None = None
 
 
 def read_dataset(path: str | Path, *, header_only: bool = False) -> Dataset:
@@ -113,6 +121,7 @@ def load_dicom(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     window: tuple[float, float] | None = None,
+    target: int | None = None,
 ) -> LoadedImage:
     """Decode one frame of a DICOM file.
 
@@ -121,6 +130,8 @@ def load_dicom(
         frame: the frame index from 0 (``None``: the first).
         max_pixels: refuse files declaring more pixels (all frames together).
         window: ``(center, width)`` in modality units replacing the file's VOI (monochrome only).
+        target: the side the caller resizes to (the model's input size): a large frame is then reduced in
+            its stored type before the pixel pipeline; ``None``: full size.
 
     Returns:
         Float32 ``(H, W)`` (mode ``"L"``) or ``(H, W, 3)`` (mode ``"RGB"``) in [0, 1].
@@ -130,15 +141,20 @@ def load_dicom(
     """
     index = 0 if frame is None else frame
     with _translate_errors(path):
-        pixels = _prepare(path, max_pixels)
+        pixels = _prepare(path, max_pixels, target)
         if not 0 <= index < pixels.n_frames:
             raise ImageReadError(path, f"frame {index} does not exist: the file has {pixels.n_frames} frame(s)")
-        arr, props = pixels.decoder.as_array(pixels.ds, index=index)
-        return _to_loaded(pixels, arr, props, index, window)
+        with DECODE_BUDGET.reserve(frame_cost(pixels.ds, target)):
+            arr, props = pixels.decoder.as_array(pixels.ds, index=index)
+            return _to_loaded(pixels, arr, props, index, window)
 
 
 def iter_dicom_frames(
-    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, window: tuple[float, float] | None = None
+    path: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    window: tuple[float, float] | None = None,
+    target: int | None = None,
 ) -> Iterator[LoadedImage]:
     """Yield every frame of a DICOM file, decoding one at a time.
 
@@ -146,6 +162,7 @@ def iter_dicom_frames(
         path: the file.
         max_pixels: refuse files declaring more pixels (all frames together).
         window: ``(center, width)`` replacing the file's VOI (monochrome only).
+        target: as for :func:`load_dicom`.
 
     Yields:
         One :class:`LoadedImage` per frame, ``meta.frame`` counting from 0.
@@ -154,13 +171,25 @@ def iter_dicom_frames(
         ImageReadError: or a subclass, for every failure (possibly after some frames were yielded).
     """
     with _translate_errors(path):
-        pixels = _prepare(path, max_pixels)
+        pixels = _prepare(path, max_pixels, target)
         frames = pixels.decoder.iter_array(pixels.ds, indices=range(pixels.n_frames))
+    cost = frame_cost(pixels.ds, target)
     for index in range(pixels.n_frames):
-        with _translate_errors(path):
+        with _translate_errors(path), DECODE_BUDGET.reserve(cost):
             arr, props = next(frames)
             loaded = _to_loaded(pixels, arr, props, index, window)
         yield loaded
+
+
+def frame_cost(ds: Dataset, target: int | None) -> int:
+    """Estimate the bytes decoding one frame holds at its peak: the decoder's copies of the stored values, then
+    the float pipeline over what is kept after reduction."""
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    samples = int(ds.get("SamplesPerPixel") or 1)
+    stored = rows * columns * samples * max(1, (int(ds.BitsAllocated) + 7) // 8)
+    factor = reduction_factor(columns, rows, target)
+    kept = (rows // factor) * (columns // factor) * samples
+    return DECODE_COPIES * stored + kept * PIPELINE_BYTES_PER_SAMPLE
 
 
 @contextmanager
@@ -183,7 +212,7 @@ def _translate_errors(path: str | Path) -> Iterator[None]:
         ) from exc
 
 
-def _prepare(path: str | Path, max_pixels: int) -> _Pixels:
+def _prepare(path: str | Path, max_pixels: int, target: int | None = None) -> _Pixels:
     """Read the file and run every check that can fail before decoding."""
     name = str(path)
     ds = read_dataset(path)
@@ -207,7 +236,9 @@ def _prepare(path: str | Path, max_pixels: int) -> _Pixels:
     if decoder.is_native:
         _check_length(name, ds)
         _check_bit_packing(name, ds)
-    return _Pixels(name, ds, decoder, n_frames, extra)
+    else:
+        check_frame_streams(name, ds, tsyntax, n_frames)
+    return _Pixels(name, ds, decoder, n_frames, extra, target)
 
 
 def _no_pixels_reason(path: str | Path, ds: Dataset) -> str:
@@ -302,6 +333,7 @@ def _to_loaded(
     stored_mode = str(ds.get("PhotometricInterpretation", "") or "").strip()
     decoded_mode = str(props.get("photometric_interpretation", stored_mode) or stored_mode).strip()
     view = frame_dataset(ds, index)
+    arr, reduced = _reduced_frame(arr, pixels.target, decoded_mode)
     unit = _frame_to_unit(pixels.path, arr, view, decoded_mode, window)
     mode = "L" if unit.pixels.ndim == 2 else "RGB"
     meta = ImageMeta(
@@ -321,9 +353,22 @@ def _to_loaded(
         window=(float(unit.window.center), float(unit.window.width)),
         window_source=unit.window.source,
         alternative_windows=_alternative_windows(view) if mode == "L" else (),
-        extra={**pixels.extra, **unit.notes},
+        extra={**pixels.extra, **reduced, **unit.notes},
     )
     return LoadedImage(pixels=unit.pixels, meta=meta)
+
+
+def _reduced_frame(arr: np.ndarray, target: int | None, photometric: str) -> tuple[np.ndarray, dict[str, str]]:
+    """Shrink a decoded frame in its stored type when ``target`` allows (palette indices: one pixel per block)."""
+    if arr.ndim < 2:
+        return arr, {}
+    height, width = arr.shape[:2]
+    factor = reduction_factor(width, height, target)
+    if factor == 1:
+        return arr, {}
+    reduced = reduce_array(arr, factor, nearest=photometric == "PALETTE COLOR")
+    note = f"decoded at {reduced.shape[1]}x{reduced.shape[0]} from {width}x{height} for the model's input size {target}"
+    return reduced, {"reduced": note}
 
 
 def _alternative_windows(view: Dataset) -> tuple[FileWindow, ...]:
