@@ -59,7 +59,8 @@ class _NoteCollector(logging.Handler):
 
 def warning_text(record: logging.LogRecord) -> str:
     """One line for a library's warning: ``"UserWarning: message"`` for a captured :mod:`warnings` warning."""
-    first = record.getMessage().strip().splitlines()[0] if record.getMessage().strip() else ""
+    lines = record.getMessage().strip().splitlines()
+    first = lines[0] if lines else ""
     match = _WARNING_TEXT.search(first) if record.name == "py.warnings" else None
     text = f"{match.group(1)}: {match.group(2)}" if match else f"{record.name}: {first}"
     return text if len(text) <= NOTE_LIMIT else text[: NOTE_LIMIT - 1].rstrip() + "…"

@@ -529,7 +529,7 @@ def noisy_files(folder: Path) -> dict[str, str | None]:
         "cut_rle.dcm": r"cut short: its header describes an image",
         "implicit.dcm": None,  # "Expected explicit VR, but found implicit VR"
         "bad_exif.jpg": None,
-        "warned_giant.png": r"truncated",  # DecompressionBombWarning (90 Mpixels), then no pixel data
+        "warned_giant.png": r"truncated",  # 90 Mpixels: over Pillow's own warning limit; then no pixel data
     }
 
 
