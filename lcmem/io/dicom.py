@@ -26,7 +26,7 @@ from lcmem.io.dicom_codecs import decoder_for
 from lcmem.io.dicom_frames import frame_dataset
 from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, degenerate_rescale, file_windows, monochrome_to_unit
 from lcmem.io.dicom_quiet import values_unechoed
-from lcmem.io.dicom_streams import check_frame_streams
+from lcmem.io.dicom_streams import BoundedReader, DatasetTooLongError, check_deflate, check_frame_streams
 from lcmem.io.reasons import describe_exception, describe_os_error
 from lcmem.io.reduce import reduce_array, reduction_factor
 from lcmem.io.types import DEFAULT_MAX_PIXELS, FileWindow, ImageMeta, LoadedImage
@@ -63,31 +63,38 @@ class _Pixels:
     target: int | None = None
 
 
-def read_dataset(path: str | Path, *, header_only: bool = False) -> Dataset:
+def read_dataset(path: str | Path, *, header_only: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:
     """Read a DICOM file; a file without the 128-byte preamble and ``DICM`` is read again with ``force``.
 
     Args:
         path: the file.
-        header_only: stop before the pixel data (cheap).
+        header_only: stop before the pixel data (cheap, except for a deflated file, inflated whole).
+        max_pixels: refuse a deflated data set that inflates to more than this limit allows.
 
     Returns:
         The dataset.
 
     Raises:
         UnsupportedImageError: the file is not DICOM.
+        ImageTooLargeError: a deflated data set inflates past the limit.
         ImageReadError: it cannot be opened or its header is corrupt.
     """
+    check_deflate(path, max_pixels)
     try:
-        return dcmread(path, stop_before_pixels=header_only)
+        return _bounded_read(path, header_only=header_only, force=False)
     except InvalidDicomError:
         logger.debug("no DICOM preamble in %s; reading with force", path)
+    except ImageReadError:
+        raise
     except OSError as exc:
         raise ImageReadError(path, f"cannot open file: {describe_os_error(exc)}") from exc
     except Exception as exc:
         raise ImageReadError(path, f"DICOM header is corrupt ({describe_exception(exc)})") from exc
     try:
-        ds = dcmread(path, force=True, stop_before_pixels=header_only)
+        ds = _bounded_read(path, header_only=header_only, force=True)
         credible = any(tag in ds for tag in DICOM_MARKER_TAGS)
+    except ImageReadError:
+        raise
     except Exception as exc:
         raise UnsupportedImageError(
             path, f"{NOT_DICOM}: no 'DICM' preamble and the content does not parse ({type(exc).__name__})"
@@ -95,6 +102,21 @@ def read_dataset(path: str | Path, *, header_only: bool = False) -> Dataset:
     if not credible:
         raise UnsupportedImageError(path, f"{NOT_DICOM}: no 'DICM' preamble and no DICOM image attributes")
     return ds
+
+
+def _bounded_read(path: str | Path, *, header_only: bool, force: bool) -> Dataset:
+    """``dcmread`` through a :class:`BoundedReader`: a data set of millions of tiny elements is given up early."""
+    with BoundedReader(path) as fp:
+        try:
+            return dcmread(fp, stop_before_pixels=header_only, force=force)
+        except Exception as exc:
+            if isinstance(exc, DatasetTooLongError) or isinstance(exc.__context__, DatasetTooLongError):
+                raise ImageReadError(
+                    path,
+                    f"DICOM data set holds more than {fp.limit} elements, far more than an image has "
+                    "(a damaged or fabricated file, e.g. zeros after the preamble); not read further",
+                ) from exc
+            raise
 
 
 def is_not_dicom(exc: ImageReadError) -> bool:
@@ -215,7 +237,7 @@ def _translate_errors(path: str | Path) -> Iterator[None]:
 def _prepare(path: str | Path, max_pixels: int, target: int | None = None) -> _Pixels:
     """Read the file and run every check that can fail before decoding."""
     name = str(path)
-    ds = read_dataset(path)
+    ds = read_dataset(path, max_pixels=max_pixels)
     if not any(keyword in ds for keyword in PIXEL_KEYWORDS):
         raise UnsupportedImageError(path, _no_pixels_reason(path, ds))
     missing = [keyword for keyword in REQUIRED_KEYWORDS if ds.get(keyword) in (None, "")]

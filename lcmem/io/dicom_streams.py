@@ -9,13 +9,17 @@ make a decoder allocate gigabytes.
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
+import zlib
+from pathlib import Path
 
 from pydicom import Dataset, uid
 from pydicom.encaps import generate_fragmented_frames
+from pydicom.filereader import read_file_meta_info
 
-from lcmem.errors import ImageReadError
+from lcmem.errors import ImageReadError, ImageTooLargeError
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +33,40 @@ JPEG_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC} | {0xF7}
 """SOF0-SOF15 (without DHT, JPG and DAC), and JPEG-LS SOF55."""
 RLE_HEADER_BYTES = 64
 RLE_BYTES_PER_PACKET = 128 / 2
+DEFLATE_BYTES_PER_PIXEL = 2
+"""A deflated data set may inflate to this many bytes per pixel of the limit (16-bit grey at the limit)."""
+DEFLATE_CHUNK = 2**20
+FILE_META_START = 128 + 4 + 12
+"""Preamble, ``DICM`` and the File Meta Information Group Length element (PS3.10 7.1)."""
+MAX_DATASET_READS = 500_000
+"""pydicom reads a data element with one read (two for a long value): this allows some 300 000 elements. The
+files of pydicom's test set and the shared DICOM set need at most 3 600; an enhanced multi-frame object of
+5 000 frames with 30 per-frame attributes needs about 150 000."""
+
+
+class DatasetTooLongError(Exception):
+    """Raised by :class:`BoundedReader` when pydicom has read a file more times than any image needs."""
+
+
+class BoundedReader(io.BufferedReader):
+    """A buffered file whose reads are counted, to give up on a data set of millions of tiny elements.
+
+    Parsing such a file (a damaged one, or zeros after a valid preamble) costs 10-20 s per 10 MB on a busy
+    2-core machine and holds a decoding thread for minutes on a large one; real images stop far below
+    :data:`MAX_DATASET_READS`.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(io.FileIO(path, "rb"))
+        self.reads = 0
+        self.limit = MAX_DATASET_READS
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read as a buffered file does, counting; raise :class:`DatasetTooLongError` past the bound."""
+        self.reads += 1
+        if self.reads > self.limit:
+            raise DatasetTooLongError(f"more than {self.limit} reads")
+        return super().read(size)
 
 
 def check_frame_streams(path: str, ds: Dataset, tsyntax: uid.UID, n_frames: int) -> None:
@@ -117,3 +155,42 @@ def _check_rle(path: str, fragments: tuple[bytes, ...], pixels: int, index: int)
                 f"RLE segment {number} of frame {index} holds {length} bytes, which cannot hold the {pixels} "
                 "pixels Rows x Columns declare: the file is truncated or its header is wrong; not decoded",
             )
+
+
+def check_deflate(path: str | Path, max_pixels: int) -> None:
+    """Refuse a Deflated Explicit VR Little Endian file whose data set inflates past what ``max_pixels`` allows.
+
+    pydicom inflates the whole data set into memory before parsing even its header; this inflates it in
+    chunks first, only counting, so that a few megabytes of deflate cannot become gigabytes (PS3.5 A.5).
+
+    Raises:
+        ImageTooLargeError: the data set inflates to more than ``DEFLATE_BYTES_PER_PIXEL * max_pixels`` bytes.
+    """
+    try:
+        meta = read_file_meta_info(path)
+    except Exception:  # no preamble or a broken file meta: the full read reports it
+        return
+    if (
+        meta.get("TransferSyntaxUID") != uid.DeflatedExplicitVRLittleEndian
+        or "FileMetaInformationGroupLength" not in meta
+    ):
+        return
+    limit = DEFLATE_BYTES_PER_PIXEL * max_pixels
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflated = 0
+    with open(path, "rb") as f:
+        f.seek(FILE_META_START + int(meta.FileMetaInformationGroupLength))
+        while chunk := f.read(DEFLATE_CHUNK):
+            try:
+                while chunk and inflated <= limit:
+                    inflated += len(inflater.decompress(chunk, DEFLATE_CHUNK * 16))
+                    chunk = inflater.unconsumed_tail
+            except zlib.error:
+                return  # corrupt: the full read reports it
+            if inflated > limit:
+                raise ImageTooLargeError(
+                    path,
+                    f"deflated DICOM data set inflates to more than {limit} bytes, more than the limit of "
+                    f"{max_pixels} pixels allows (a possible decompression bomb); raise max_pixels if the file "
+                    "is trusted",
+                )

@@ -20,9 +20,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from pydicom.dataset import FileMetaDataset
 from pydicom.encaps import encapsulate
+from pydicom.filewriter import dcmwrite, write_file_meta_info
 from pydicom.uid import (
     UID,
+    DeflatedExplicitVRLittleEndian,
     HTJ2KLossless,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
@@ -41,6 +44,8 @@ HEADER_SIDE = 64
 LYING_REASON = rf"declares {LIE}x{LIE} pixels but the DICOM header says {HEADER_SIDE}x{HEADER_SIDE}"
 RLE_SHORT_REASON = r"RLE segment .* cannot hold"
 ZERO_REASON = r"only zero bytes"
+ELEMENTS_REASON = r"DICOM data set holds more than \d+ elements"
+DEFLATE_REASON = r"deflated DICOM data set inflates to more than \d+ bytes"
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,30 @@ def short_rle_dicom(path: Path, side: int = 16000) -> Path:
     return _dicom(path, _rle_frame([bytes((129, 0)) * 8]), RLELossless, rows=side, columns=side)
 
 
+def deflate_bomb_dicom(path: Path, inflated: int = 3 * 2**30) -> Path:
+    """A Deflated Explicit VR DICOM (64x64 header) whose Pixel Data inflates to ``inflated`` zero bytes (3 GB:
+    about 3 MB on disk), one 16 MB block compressed and repeated, so that it is never held."""
+    ds = make_dataset(np.zeros((HEADER_SIDE, HEADER_SIDE), np.uint8))
+    del ds.PixelData
+    body = io.BytesIO()
+    dcmwrite(body, ds, implicit_vr=False, little_endian=True)
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    meta = FileMetaDataset(ds.file_meta)
+    meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    zeros = bytes(16 * 2**20)
+    blocks, rest = divmod(inflated, len(zeros))
+    with open(path, "wb") as f:
+        f.write(b"\x00" * 128 + b"DICM")
+        write_file_meta_info(f, meta, enforce_standard=True)
+        f.write(deflater.compress(body.getvalue() + b"\xe0\x7f\x10\x00OB\x00\x00" + struct.pack("<I", inflated)))
+        f.write(deflater.flush(zlib.Z_FULL_FLUSH))
+        block = deflater.compress(zeros) + deflater.flush(zlib.Z_FULL_FLUSH)  # the same bytes for every block
+        f.write(block * blocks)
+        f.write(deflater.compress(zeros[:rest]))
+        f.write(deflater.flush())
+    return path
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -240,6 +269,14 @@ def zero_filled(path: Path, size: int = 128 * 2**20) -> Path:
     return path
 
 
+def zeros_after_preamble(path: Path, size: int = 10 * 2**20) -> Path:
+    """A DICOM preamble and ``DICM``, then zeros: pydicom reads them as a million empty elements (10 MB: 10-20 s)."""
+    with open(path, "wb") as f:
+        f.write(b"\x00" * 128 + b"DICM")
+        f.truncate(size)
+    return path
+
+
 LYING_DICOMS = {
     "lying JPEG baseline DICOM": lambda p: lying_jpeg_dicom(p, JPEGBaseline8Bit),
     "lying JPEG extended DICOM": lambda p: lying_jpeg_dicom(p, JPEGExtended12Bit),
@@ -260,7 +297,9 @@ def write_bombs(folder: Path, *, giants: bool = True) -> list[Bomb]:
     ]
     bombs += [
         Bomb("RLE DICOM shorter than its header", short_rle_dicom(folder / "rle.dcm"), "problem", RLE_SHORT_REASON),
+        Bomb("deflated DICOM inflating to 3 GB", deflate_bomb_dicom(folder / "deflate.dcm"), "problem", DEFLATE_REASON),
         Bomb("zero-filled .dcm", zero_filled(folder / "zeros.dcm", 32 * 2**20), "problem", ZERO_REASON),
+        Bomb("DICM preamble then zeros", zeros_after_preamble(folder / "dicm-zeros.dcm"), "problem", ELEMENTS_REASON),
         Bomb("zero-filled .png", zero_filled(folder / "zeros.png", 2**20), "problem", ZERO_REASON),
         Bomb("TIFF declaring 100000x100000", declared_tiff(folder / "huge.tiff"), "problem", r"more than the limit"),
     ]

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from lcmem.errors import ImageReadError, ImageTooLargeError
-from lcmem.io import load_image
+from lcmem.io import dicom_streams, load_image
 from lcmem.io.budget import DecodeBudget
 from lcmem.io.loader import count_frames
 from lcmem.io.raster import count_raster_frames
@@ -57,13 +57,13 @@ def decode_in_child(paths: list[Path]) -> dict[str, dict[str, object]]:
 
 
 def test_lying_compressed_dicoms_are_refused_unread(tmp_path: Path) -> None:
-    paths = {kind: write(tmp_path / f"{i}.dcm") for i, (kind, write) in enumerate(bombs.LYING_DICOMS.items())}
-    paths["short RLE"] = bombs.short_rle_dicom(tmp_path / "rle.dcm")
-    outcome = decode_in_child(list(paths.values()))
-    for kind, path in paths.items():
+    expected = {write(tmp_path / f"{i}.dcm"): bombs.LYING_REASON for i, write in enumerate(bombs.LYING_DICOMS.values())}
+    expected[bombs.short_rle_dicom(tmp_path / "rle.dcm")] = bombs.RLE_SHORT_REASON
+    expected[bombs.deflate_bomb_dicom(tmp_path / "deflate.dcm")] = bombs.DEFLATE_REASON
+    outcome = decode_in_child(list(expected))
+    for path, pattern in expected.items():
         reason = str(outcome[str(path)].get("reason", ""))
-        pattern = bombs.RLE_SHORT_REASON if kind == "short RLE" else bombs.LYING_REASON
-        assert re.search(pattern, reason), (kind, reason)
+        assert re.search(pattern, reason), (path.name, reason)
 
 
 @pytest.mark.slow
@@ -139,6 +139,13 @@ def test_zero_filled_files_are_refused_at_once(tmp_path: Path) -> None:
             load_image(path)
         assert time.monotonic() - started < 5, "a placeholder must not be parsed"
         assert "re-copy" in str(info.value)
+
+
+def test_dicom_of_millions_of_empty_elements_is_given_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dicom_streams, "MAX_DATASET_READS", 20_000)
+    path = bombs.zeros_after_preamble(tmp_path / "dicm-zeros.dcm", 2**20)
+    with pytest.raises(ImageReadError, match=bombs.ELEMENTS_REASON):
+        load_image(path)
 
 
 def test_budget_runs_giants_one_at_a_time() -> None:
