@@ -7,6 +7,7 @@ goes wrong becomes an :class:`~lcmem.errors.ImageReadError` subclass whose reaso
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from pydicom import Dataset, dcmread, uid
 from pydicom.dataset import FileMetaDataset
+from pydicom.encaps import generate_frames
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels.decoders.base import Decoder
 from pydicom.pixels.utils import get_expected_length
@@ -26,7 +28,14 @@ from lcmem.io.dicom_codecs import decoder_for
 from lcmem.io.dicom_frames import frame_dataset
 from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, degenerate_rescale, file_windows, monochrome_to_unit
 from lcmem.io.dicom_quiet import values_unechoed
-from lcmem.io.dicom_streams import BoundedReader, DatasetTooLongError, check_deflate, check_frame_streams
+from lcmem.io.dicom_reduced import decode_reduced, j2k_reduction
+from lcmem.io.dicom_streams import (
+    J2K_SYNTAXES,
+    BoundedReader,
+    DatasetTooLongError,
+    check_deflate,
+    check_frame_streams,
+)
 from lcmem.io.reasons import describe_exception, describe_os_error
 from lcmem.io.reduce import reduce_array, reduction_factor
 from lcmem.io.types import DEFAULT_MAX_PIXELS, FileWindow, ImageMeta, LoadedImage
@@ -49,6 +58,9 @@ DECODE_COPIES = 2
 """Copies of a frame's stored values a decoder holds at its peak (its output buffer and the array)."""
 PIPELINE_BYTES_PER_SAMPLE = 32
 """What the float64 pixel pipeline holds per sample kept (values, windowed values, float32 output)."""
+J2K_WORK_BYTES_PER_SAMPLE = 2
+"""Half of OpenJPEG's int32 per sample (counted twice with the copies): a 12000x12000 8-bit frame peaks at
+0.7 GB."""
 
 
 @dataclass
@@ -61,6 +73,7 @@ class _Pixels:
     n_frames: int
     extra: dict[str, str] = field(default_factory=dict)
     target: int | None = None
+    j2k_levels: int = 0
 
 
 def read_dataset(path: str | Path, *, header_only: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:
@@ -167,7 +180,7 @@ def load_dicom(
         if not 0 <= index < pixels.n_frames:
             raise ImageReadError(path, f"frame {index} does not exist: the file has {pixels.n_frames} frame(s)")
         with DECODE_BUDGET.reserve(frame_cost(pixels.ds, target)):
-            arr, props = pixels.decoder.as_array(pixels.ds, index=index)
+            arr, props = next(itertools.islice(_frame_arrays(pixels), index, None))
             return _to_loaded(pixels, arr, props, index, window)
 
 
@@ -194,7 +207,7 @@ def iter_dicom_frames(
     """
     with _translate_errors(path):
         pixels = _prepare(path, max_pixels, target)
-        frames = pixels.decoder.iter_array(pixels.ds, indices=range(pixels.n_frames))
+        frames = _frame_arrays(pixels)
     cost = frame_cost(pixels.ds, target)
     for index in range(pixels.n_frames):
         with _translate_errors(path), DECODE_BUDGET.reserve(cost):
@@ -203,12 +216,28 @@ def iter_dicom_frames(
         yield loaded
 
 
+def _frame_arrays(pixels: _Pixels) -> Iterator[tuple[np.ndarray, dict[str, str | int]]]:
+    """Decode the frames one by one: eligible JPEG 2000 frames at a reduced resolution level
+    (:mod:`lcmem.io.dicom_reduced`), the others (and any that fails) with pydicom's decoder."""
+    levels = pixels.j2k_levels
+    if not levels:
+        yield from pixels.decoder.iter_array(pixels.ds, indices=range(pixels.n_frames))
+        return
+    frames = generate_frames(pixels.ds.PixelData, number_of_frames=pixels.n_frames)
+    for index, stream in enumerate(frames):
+        arr = decode_reduced(stream, pixels.ds, levels)
+        yield (arr, {}) if arr is not None else pixels.decoder.as_array(pixels.ds, index=index)
+
+
 def frame_cost(ds: Dataset, target: int | None) -> int:
-    """Estimate the bytes decoding one frame holds at its peak: the decoder's copies of the stored values, then
-    the float pipeline over what is kept after reduction."""
+    """Estimate the bytes decoding one frame holds at its peak: the decoder's copies of the stored values (and
+    OpenJPEG's 32-bit work buffer for JPEG 2000), then the float pipeline over what is kept after reduction."""
     rows, columns = int(ds.Rows), int(ds.Columns)
     samples = int(ds.get("SamplesPerPixel") or 1)
     stored = rows * columns * samples * max(1, (int(ds.BitsAllocated) + 7) // 8)
+    file_meta = getattr(ds, "file_meta", None)
+    if file_meta is not None and file_meta.get("TransferSyntaxUID") in J2K_SYNTAXES:
+        stored += rows * columns * samples * J2K_WORK_BYTES_PER_SAMPLE
     factor = reduction_factor(columns, rows, target)
     kept = (rows // factor) * (columns // factor) * samples
     return DECODE_COPIES * stored + kept * PIPELINE_BYTES_PER_SAMPLE
@@ -260,7 +289,10 @@ def _prepare(path: str | Path, max_pixels: int, target: int | None = None) -> _P
         _check_bit_packing(name, ds)
     else:
         check_frame_streams(name, ds, tsyntax, n_frames)
-    return _Pixels(name, ds, decoder, n_frames, extra, target)
+    levels = j2k_reduction(ds, tsyntax, target)
+    if levels:
+        extra["reduced"] = f"JPEG 2000 decoded at resolution level {levels} (1/{2**levels} of each side) for the model"
+    return _Pixels(name, ds, decoder, n_frames, extra, target, levels)
 
 
 def _no_pixels_reason(path: str | Path, ds: Dataset) -> str:

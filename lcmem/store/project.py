@@ -329,7 +329,14 @@ class Project:
         with self.connect() as conn:
             return [
                 ScanRecord(
-                    r.id, r.status, r.model_checksum, r.model_name, r.started_at, r.finished_at, r.model_threshold
+                    r.id,
+                    r.status,
+                    r.model_checksum,
+                    r.model_name,
+                    r.started_at,
+                    r.finished_at,
+                    r.model_threshold,
+                    r.copy_score,
                 )
                 for r in conn.execute(query)
             ]

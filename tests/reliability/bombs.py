@@ -163,6 +163,16 @@ def honest_rle_dicom(path: Path, side: int = 16000, bits: int = 16) -> Path:
     return _dicom(path, _rle_frame(segments), RLELossless, rows=side, columns=side, bits=bits)
 
 
+def honest_j2k_dicom(path: Path, side: int = 12000) -> Path:
+    """An honest JPEG 2000 Lossless DICOM of ``side`` x ``side`` 8-bit bars (12000: 0.3 MB on disk, 144 MB while
+    encoding, about 0.7 GB to decode with OpenJPEG)."""
+    arr = ((np.arange(side) // 97) * 5 % 256).astype(np.uint8)
+    buffer = io.BytesIO()
+    image = Image.fromarray(np.broadcast_to(arr, (side, side)).copy(), "L")
+    image.save(buffer, "JPEG2000", no_jp2=True, irreversible=False, tile_size=(1024, 1024))
+    return _dicom(path, buffer.getvalue(), JPEG2000Lossless, rows=side, columns=side)
+
+
 def short_rle_dicom(path: Path, side: int = 16000) -> Path:
     """An RLE DICOM whose header declares ``side`` x ``side`` but whose one segment holds a few bytes."""
     return _dicom(path, _rle_frame([bytes((129, 0)) * 8]), RLELossless, rows=side, columns=side)
@@ -306,6 +316,7 @@ def write_bombs(folder: Path, *, giants: bool = True) -> list[Bomb]:
     if giants:
         bombs += [
             Bomb("RLE DICOM 16000x16000, 16-bit", honest_rle_dicom(folder / "giant-rle.dcm"), "embedded"),
+            Bomb("JPEG 2000 DICOM 12000x12000", honest_j2k_dicom(folder / "giant-j2k.dcm"), "embedded"),
             Bomb("RGB PNG 12000x12000", honest_png(folder / "giant.png"), "embedded"),
             Bomb("grey JPEG 12000x12000", honest_jpeg(folder / "giant.jpg"), "embedded"),
         ]

@@ -70,6 +70,7 @@ def test_lying_compressed_dicoms_are_refused_unread(tmp_path: Path) -> None:
 def test_honest_giants_are_decoded_reduced_in_bounded_memory(tmp_path: Path) -> None:
     giants = [
         bombs.honest_rle_dicom(tmp_path / "giant.dcm"),
+        bombs.honest_j2k_dicom(tmp_path / "giant-j2k.dcm"),
         bombs.honest_png(tmp_path / "giant.png"),
         bombs.honest_jpeg(tmp_path / "giant.jpg"),
     ]
@@ -83,6 +84,17 @@ def test_giant_is_reduced_for_the_model_only(tmp_path: Path) -> None:
     assert reduced.pixels.shape == (263, 263)  # 4200 / 16, the partial edge block kept
     assert "from 4200x4200" in reduced.meta.extra["reduced"]
     assert load_image(path).pixels.shape == (4200, 4200)
+
+
+def test_jpeg2000_dicom_is_decoded_at_a_resolution_level(tmp_path: Path) -> None:
+    path = bombs.honest_j2k_dicom(tmp_path / "j2k.dcm", side=4200)
+    reduced = load_image(path, target=128)
+    full = load_image(path)
+    assert reduced.pixels.shape == (263, 263)  # 4200 / 2**4, rounded up
+    assert "resolution level 4" in reduced.meta.extra["reduced"]
+    assert full.pixels.shape == (4200, 4200)
+    box = reduce_array(full.pixels, 16)
+    assert np.abs(reduced.pixels[:262, :262] - box).mean() < 0.02
 
 
 def test_small_images_are_not_reduced(tmp_path: Path) -> None:
