@@ -4,7 +4,7 @@ Start-up imports Qt, SQLAlchemy, NumPy and pydicom only; torch, diffusers and FA
 scan starts. ``--screenshot`` runs offscreen with throwaway settings, opens the project (read-only if it is
 in use), shows the review screen with its first pair (or the screen named by ``--screen``; ``about`` is the
 About box), waits until every image is decoded, saves the window as a PNG and exits 0. ``--demo`` makes (once)
-and opens the demo project in the app's data folder and scans it with the untrained demo model, as the start
+and opens the demo project in the app's data folder and scans it with the bundled default model, as the start
 screen's demo button does.
 """
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             code = take_screenshot(window, args.screenshot, args.screen or "review", args.size)
             window.close()
             return code
-        window.show()
+        window.present()
         return app.exec()
 
 

@@ -132,8 +132,10 @@ class ScanDialog(QDialog):
         project: the open (writable) project.
         runner: where the scan runs.
         settings: remembers the model folder and top-k.
-        model_path: preselect this bundle folder (e.g. the demo's untrained model).
+        model_path: preselect this bundle folder.
         top_k: preselect this top-k instead of the remembered one.
+        remember: keep the model folder and top-k in the settings when the scan starts (``False``: the demo's
+            choices, which must not become the user's).
 
     Signals:
         scanFinished(summary): the scan completed.
@@ -154,8 +156,10 @@ class ScanDialog(QDialog):
         *,
         model_path: Path | None = None,
         top_k: int | None = None,
+        remember: bool = True,
     ) -> None:
         super().__init__(parent)
+        self.remember = remember
         self.setWindowTitle(f"Scan {project.path.name}")
         self.project, self.runner, self.settings = project, runner, settings
         self.task: TaskHandle | None = None
@@ -277,9 +281,10 @@ class ScanDialog(QDialog):
         max_pixels = self.max_pixels()
         if max_pixels != self.project.max_pixels:
             self.project.set_max_pixels(max_pixels)
-        if self.use_folder.isChecked():
-            self.settings.set(MODEL_FOLDER, str(path))
-        self.settings.set(TOP_K, top_k)
+        if self.remember:
+            if self.use_folder.isChecked():
+                self.settings.set(MODEL_FOLDER, str(path))
+            self.settings.set(TOP_K, top_k)
         self.meter = RateMeter()
         self.started_at = time.monotonic()
         self.stage.setText("Starting…")
@@ -292,6 +297,7 @@ class ScanDialog(QDialog):
             self.use_default,
             self.use_folder,
             self.folder,
+            self.browse,
         ):
             widget.setEnabled(False)
         self.cancel_button.setEnabled(True)
