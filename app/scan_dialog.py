@@ -70,7 +70,7 @@ def run_project_scan(
         LCMemError: the worker process died; finished work is kept.
     """
     return run_in_worker_process(
-        scan_project_file, project.path, model_path, top_k, max_pixels=max_pixels, progress=progress, cancel=cancel
+        scan_project_file, project.path, model_path, top_k, max_pixels, progress=progress, cancel=cancel
     )
 
 

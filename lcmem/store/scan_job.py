@@ -19,8 +19,8 @@ def scan_project_file(
     project_path: str | Path,
     model_path: str | Path,
     top_k: int,
-    *,
     max_pixels: int | None = None,
+    *,
     progress: Progress = null_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> ScanSummary:
