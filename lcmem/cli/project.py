@@ -79,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--max-pixels", type=int, default=None, help=f"{MAX_PIXELS_HELP}; given here, it becomes the project's"
     )
     scan.add_argument("--quiet", action="store_true")
-    scan.set_defaults(run=run_scan)
+    scan.set_defaults(run=run_scan, default_log_file=project_log_file)
 
     label = commands.add_parser("label", help="record a decision on a (synthetic, real) pair")
     label.add_argument("project", type=Path)
@@ -148,6 +148,11 @@ def run_new(args: argparse.Namespace) -> int:
         pass
     print(f"created {args.project}", file=sys.stderr)
     return 0
+
+
+def project_log_file(args: argparse.Namespace) -> Path:
+    """``PROJECT.log`` beside the project file: where the libraries' messages about the files go."""
+    return args.project.with_name(args.project.name + ".log")
 
 
 def run_scan(args: argparse.Namespace) -> int:

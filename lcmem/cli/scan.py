@@ -57,7 +57,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, default_log_file=log_file_beside)
+
+
+def log_file_beside(args: argparse.Namespace) -> Path:
+    """``OUT.log`` beside the matches CSV: where the libraries' messages about the files go."""
+    return args.out.with_name(args.out.stem + ".log")
 
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,7 +26,7 @@ from lcmem.errors import ImageReadError, ImageTooLargeError, UnsupportedImageErr
 from lcmem.io.budget import DECODE_BUDGET
 from lcmem.io.dicom_codecs import decoder_for
 from lcmem.io.dicom_frames import frame_dataset
-from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, file_windows, monochrome_to_unit
+from lcmem.io.dicom_pixels import UnitFrame, color_to_unit, degenerate_rescale, file_windows, monochrome_to_unit
 from lcmem.io.dicom_quiet import values_unechoed
 from lcmem.io.dicom_reduced import decode_reduced, j2k_reduction
 from lcmem.io.dicom_streams import (
@@ -49,6 +49,10 @@ DICOM_MARKER_TAGS = (0x00080016, 0x00080018, 0x0020000D, 0x00280010, 0x7FE00010)
 """SOP Class/Instance UID, Study Instance UID, Rows, Pixel Data: one of them makes a forced read credible."""
 
 NO_PIXELS_REASON = "DICOM file has no pixel data (a structured report, RT plan or DICOMDIR, or a file cut short)"
+CUT_PIXELS_REASON = (
+    "DICOM file is cut short: its header describes an image (Rows, Columns) but the pixel data is missing or "
+    "ends early; re-copy the file"
+)
 NOT_DICOM = "not a DICOM file"
 DECODE_COPIES = 2
 """Copies of a frame's stored values a decoder holds at its peak (its output buffer and the array)."""
@@ -264,7 +268,7 @@ def _prepare(path: str | Path, max_pixels: int, target: int | None = None) -> _P
     name = str(path)
     ds = read_dataset(path, max_pixels=max_pixels)
     if not any(keyword in ds for keyword in PIXEL_KEYWORDS):
-        raise UnsupportedImageError(path, NO_PIXELS_REASON)
+        raise UnsupportedImageError(path, _no_pixels_reason(path, ds))
     missing = [keyword for keyword in REQUIRED_KEYWORDS if ds.get(keyword) in (None, "")]
     if missing:
         raise ImageReadError(path, f"DICOM header lacks {', '.join(missing)}, needed to decode the pixel data")
@@ -282,12 +286,25 @@ def _prepare(path: str | Path, max_pixels: int, target: int | None = None) -> _P
     extra["transfer_syntax"] = tsyntax.name
     if decoder.is_native:
         _check_length(name, ds)
+        _check_bit_packing(name, ds)
     else:
         check_frame_streams(name, ds, tsyntax, n_frames)
     levels = j2k_reduction(ds, tsyntax, target)
     if levels:
         extra["reduced"] = f"JPEG 2000 decoded at resolution level {levels} (1/{2**levels} of each side) for the model"
     return _Pixels(name, ds, decoder, n_frames, extra, target, levels)
+
+
+def _no_pixels_reason(path: str | Path, ds: Dataset) -> str:
+    """Why a dataset has no pixel data: cut short when its header (read again, stopping before the pixel data,
+    since pydicom drops every element of a file cut inside encapsulated pixel data) describes an image."""
+    if "Rows" in ds:
+        return CUT_PIXELS_REASON
+    try:
+        header = dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:
+        return NO_PIXELS_REASON
+    return CUT_PIXELS_REASON if "Rows" in header else NO_PIXELS_REASON
 
 
 def _frame_count(path: str, ds: Dataset) -> int:
@@ -337,6 +354,19 @@ def _check_length(path: str, ds: Dataset) -> None:
             path,
             f"pixel data holds {actual} bytes but Rows, Columns, Samples per Pixel, Bits Allocated and "
             f"Number of Frames require {expected}: the file is truncated or its header is wrong",
+        )
+
+
+def _check_bit_packing(path: str, ds: Dataset) -> None:
+    """Refuse 1-bit pixel data that holds 8 or more times the bytes its header declares (wider data)."""
+    if int(ds.BitsAllocated) != 1:
+        return
+    actual, expected = len(ds[_pixel_keyword(ds)].value), get_expected_length(ds)
+    if actual >= 8 * max(expected, 1):
+        raise ImageReadError(
+            path,
+            f"Bits Allocated is 1 but the pixel data holds {actual} bytes, {actual // max(expected, 1)} times the "
+            f"{expected} one bit per pixel needs: the data is 8 or 16 bits per pixel and the header is wrong",
         )
 
 
@@ -416,6 +446,9 @@ def _frame_to_unit(
         raise UnsupportedImageError(path, f"photometric interpretation {photometric!r} is not supported")
     if arr.ndim != 2:
         raise ImageReadError(path, f"decoded monochrome frame has an unexpected shape {arr.shape}")
+    degenerate = degenerate_rescale(view)
+    if degenerate is not None:
+        raise ImageReadError(path, f"{degenerate}: the header is wrong; fix Rescale Slope or re-export the file")
     return monochrome_to_unit(arr, view, window)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -57,7 +58,7 @@ class BoundedReader(io.BufferedReader):
     """
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__(io.FileIO(path, "rb"))
+        super().__init__(io.FileIO(os.fspath(path), "rb"))  # a str name: pydicom adds it to strings
         self.reads = 0
         self.limit = MAX_DATASET_READS
 

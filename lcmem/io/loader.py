@@ -18,7 +18,7 @@ from typing import TypeVar
 from lcmem.errors import ImageReadError
 from lcmem.io.dicom import count_dicom_frames, is_not_dicom, iter_dicom_frames, load_dicom
 from lcmem.io.formats import has_dicom_extension, read_dicom_magic
-from lcmem.io.raster import check_raster, is_unrecognised, load_raster
+from lcmem.io.raster import count_raster_frames, is_unrecognised, iter_raster_frames, load_raster
 from lcmem.io.reasons import describe_os_error
 from lcmem.io.types import DEFAULT_MAX_PIXELS, LoadedImage
 
@@ -79,7 +79,8 @@ def iter_frames(
     window: tuple[float, float] | None = None,
     target: int | None = None,
 ) -> Iterator[LoadedImage]:
-    """Yield every item of a file: each frame of a DICOM, the one image of any other file.
+    """Yield every item of a file: each frame of a DICOM, each page or frame of a multi-page TIFF or an animated
+    GIF, PNG or WebP, the one image of any other file.
 
     Frames are decoded one at a time. The checks run when iteration starts.
 
@@ -90,7 +91,7 @@ def iter_frames(
         target: as for :func:`load_image`.
 
     Yields:
-        One :class:`LoadedImage` per frame, ``meta.frame`` its index (``None`` for non-DICOM files).
+        One :class:`LoadedImage` per frame, ``meta.frame`` its index (``None`` for a single-image raster file).
 
     Raises:
         ImageReadError: as :func:`load_image`; possibly after some frames of a damaged file were yielded.
@@ -103,21 +104,25 @@ def iter_frames(
         except ImageReadError as exc:
             if not is_not_dicom(exc):
                 raise
-            yield _raster_or(exc, lambda: load_raster(file, max_pixels=max_pixels, target=target))
+            named_dicom = iter_raster_frames(file, max_pixels=max_pixels, target=target)
+            yield _raster_or(exc, lambda: next(named_dicom))
+            yield from named_dicom
             return
         if first is not None:
             yield first
             yield from frames
         return
+    raster = iter_raster_frames(file, max_pixels=max_pixels, target=target)
     try:
-        image = load_raster(file, max_pixels=max_pixels, target=target)
+        first = next(raster)
     except ImageReadError as exc:
         if not is_unrecognised(exc):
             raise
         _dicom_or(exc, lambda: count_dicom_frames(file))
         yield from iter_dicom_frames(file, max_pixels=max_pixels, window=window, target=target)
         return
-    yield image
+    yield first
+    yield from raster
 
 
 def count_frames(path: str | Path) -> int:
@@ -133,19 +138,13 @@ def count_frames(path: str | Path) -> int:
         except ImageReadError as exc:
             if not is_not_dicom(exc):
                 raise
-            return _raster_or(exc, lambda: _count_raster_frames(file))
+            return _raster_or(exc, lambda: count_raster_frames(file))
     try:
-        return _count_raster_frames(file)
+        return count_raster_frames(file)
     except ImageReadError as exc:
         if not is_unrecognised(exc):
             raise
         return _dicom_or(exc, lambda: count_dicom_frames(file))
-
-
-def _count_raster_frames(path: str | Path) -> int:
-    """Check a raster file's header; it always counts as one item (its first frame)."""
-    check_raster(path)
-    return 1
 
 
 def _check_file(path: str | Path) -> str | Path:

@@ -1,11 +1,12 @@
-"""PNG, JPEG, TIFF, BMP, WebP (and whatever else Pillow recognises by content) to float32 pixels in [0, 1].
+"""PNG, JPEG, TIFF, BMP, WebP, GIF (and whatever else Pillow recognises by content) to float32 pixels in [0, 1].
 
-The format is found from the content, not the name. EXIF orientation is applied. The pixel count declared in
-the header is checked against ``max_pixels`` before anything is decoded; files are opened without Pillow's own
-process-wide limit (``Image.MAX_IMAGE_PIXELS``, which is left untouched for other code), so ``max_pixels``
-alone decides, in both directions, and per call. A caller that needs only ``target`` pixels on a side (the
-model) gets a large image decoded at reduced size (:mod:`lcmem.io.reduce`), under the process-wide decode
-budget (:mod:`lcmem.io.budget`).
+The format is found from the content, not the name. EXIF orientation is applied. Every frame of a multi-page
+TIFF or an animated GIF, PNG or WebP is an item of its own (:func:`iter_raster_frames`), as in a multi-frame
+DICOM. The pixel count declared in the header is checked against ``max_pixels`` before anything is decoded;
+files are opened without Pillow's own process-wide limit (``Image.MAX_IMAGE_PIXELS``, which is left untouched
+for other code), so ``max_pixels`` alone decides, in both directions, and per call. A caller that needs only
+``target`` pixels on a side (the model) gets a large image decoded at reduced size (:mod:`lcmem.io.reduce`),
+under the process-wide decode budget (:mod:`lcmem.io.budget`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ UINT16_MAX = 65535.0
 TEXT_SNIFF_BYTES = 512
 SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
+    (b"\xff\xd8", "JPEG"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
     (b"GIF8", "GIF"),
@@ -62,8 +63,8 @@ def load_raster(
 
     Args:
         path: the file.
-        frame: which frame of an animated or multi-page file (``None``: the first; ``meta.frame`` then stays
-            ``None``, since these formats are loaded as one image).
+        frame: which frame of an animated or multi-page file (``None``: the first, with ``meta.frame``
+            ``None``).
         max_pixels: refuse images whose header declares more pixels than this.
         target: the side the caller resizes to (the model's input size): a large image is then decoded at
             reduced size (``meta.extra["reduced"]`` says by how much); ``None``: full size.
@@ -81,17 +82,73 @@ def load_raster(
         index = 0 if frame is None else frame
         if not 0 <= index < n_frames:
             raise ImageReadError(path, f"frame {index} does not exist: the file has {n_frames} frame(s)")
-        source_mode = im.mode
-        fmt = im.format or "unknown"
-        if index:
-            im.seek(index)
-        with DECODE_BUDGET.reserve(decode_cost(im, target)):
-            decoded, reduced = _load_reduced(im, target)
-            try:
-                pixels, mode, extra = image_to_unit(_oriented(decoded, _orientation(im)))
-            except ValueError as exc:
-                raise UnsupportedImageError(path, str(exc)) from exc
-        extra.update(reduced)
+        return _decode_frame(path, im, index, frame, n_frames, target)
+
+
+def iter_raster_frames(
+    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, target: int | None = None
+) -> Iterator[LoadedImage]:
+    """Yield every frame (page) of an image file, one decoded at a time, as multi-frame DICOM files do.
+
+    A multi-page TIFF, an animated GIF, PNG or WebP gives one item per frame (``meta.frame`` its index);
+    any other file its one image (``meta.frame`` ``None``). ``max_pixels`` bounds all frames together;
+    ``target`` is as for :func:`load_raster`.
+
+    Raises:
+        ImageReadError: as :func:`load_raster`; possibly after some frames were yielded.
+    """
+    with _open(path, max_pixels) as im:
+        with _translate_decode_errors(path):
+            n_frames = int(getattr(im, "n_frames", 1))
+        total = 0
+        for index in range(n_frames):
+            with _translate_decode_errors(path):
+                if index:
+                    im.seek(index)
+                total += im.size[0] * im.size[1]
+                _check_frame_total(path, total, index + 1, n_frames, max_pixels)
+                loaded = _decode_frame(path, im, index, index if n_frames > 1 else None, n_frames, target)
+            yield loaded
+
+
+def count_raster_frames(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """Return how many items :func:`iter_raster_frames` yields, reading only headers.
+
+    Raises:
+        UnsupportedImageError: the content is not an image Pillow recognises.
+        ImageTooLargeError: the header declares more than ``max_pixels`` pixels.
+        ImageReadError: the file is missing, unreadable or its header is corrupt.
+    """
+    with _open(path, max_pixels) as im, _translate_decode_errors(path):
+        return int(getattr(im, "n_frames", 1))
+
+
+def _check_frame_total(path: str | Path, total: int, seen: int, n_frames: int, max_pixels: int) -> None:
+    """Refuse a file whose frames so far hold more than ``max_pixels`` pixels together."""
+    if total > max_pixels:
+        raise ImageTooLargeError(
+            path,
+            f"its first {seen} of {n_frames} frames hold {total} pixels, more than the limit of {max_pixels} "
+            "(a possible decompression bomb); raise max_pixels if the file is trusted",
+        )
+
+
+def _decode_frame(
+    path: str | Path, im: Image.Image, index: int, frame: int | None, n_frames: int, target: int | None
+) -> LoadedImage:
+    """Decode frame ``index`` of an open image (reduced for ``target``) into a :class:`LoadedImage` whose
+    ``meta.frame`` is ``frame``."""
+    source_mode = im.mode
+    fmt = im.format or "unknown"
+    if im.tell() != index:
+        im.seek(index)
+    with DECODE_BUDGET.reserve(decode_cost(im, target)):
+        decoded, reduced = _load_reduced(im, target)
+        try:
+            pixels, mode, extra = image_to_unit(_oriented(decoded, _orientation(im)))
+        except ValueError as exc:
+            raise UnsupportedImageError(path, str(exc)) from exc
+    extra.update(reduced)
     meta = ImageMeta(
         path=str(path),
         format=fmt,
@@ -104,18 +161,6 @@ def load_raster(
         extra=extra,
     )
     return LoadedImage(pixels=pixels, meta=meta)
-
-
-def check_raster(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
-    """Read only the header of an image file, raising what :func:`load_raster` would raise for it.
-
-    Raises:
-        UnsupportedImageError: the content is not an image Pillow recognises.
-        ImageTooLargeError: the header declares more than ``max_pixels`` pixels.
-        ImageReadError: the file is missing, unreadable or its header is corrupt.
-    """
-    with _open(path, max_pixels):
-        pass
 
 
 def is_unrecognised(exc: ImageReadError) -> bool:
@@ -137,7 +182,7 @@ def _open(path: str | Path, max_pixels: int) -> Iterator[Image.Image]:
             raise ImageReadError(path, _corrupt_reason(exc)) from exc
         raise ImageReadError(path, f"cannot open file: {describe_os_error(exc)}") from exc
     except Exception as exc:
-        raise ImageReadError(path, _corrupt_reason(exc)) from exc
+        raise ImageReadError(path, _open_failure_reason(path, exc)) from exc
     with im:
         width, height = im.size
         if width * height > max_pixels:
@@ -164,24 +209,59 @@ def _translate_decode_errors(path: str | Path) -> Iterator[None]:
         raise ImageReadError(path, _corrupt_reason(exc)) from exc
 
 
+TEXT_BOMB_MARKERS = ("MAX_TEXT_CHUNK", "MAX_TEXT_MEMORY")
+"""Pillow's limits on decompressed PNG text chunks, named in the error it raises when one is exceeded."""
+
+
 def _corrupt_reason(exc: BaseException) -> str:
+    if any(marker in str(exc) for marker in TEXT_BOMB_MARKERS):
+        return _text_bomb_reason(exc)
     return f"file is truncated or corrupt ({describe_exception(exc)}); re-export or re-copy it"
+
+
+def _text_bomb_reason(exc: BaseException) -> str:
+    """A PNG whose compressed text (zTXt/iTXt) chunks would decompress past Pillow's limit."""
+    return (
+        "PNG text chunk (zTXt/iTXt metadata) decompresses to more than Pillow's limit: a decompression bomb "
+        f"in the file's metadata, refused before any pixel was read ({describe_exception(exc)})"
+    )
+
+
+def _open_failure_reason(path: str | Path, exc: BaseException) -> str:
+    """Why Pillow could not open a file it recognised: a file shorter than any header is cut short."""
+    head = _head(path)
+    cut = _signature_reason(head) if len(head) < TEXT_SNIFF_BYTES else None
+    return cut or _corrupt_reason(exc)
+
+
+def _head(path: str | Path) -> bytes:
+    """The first :data:`TEXT_SNIFF_BYTES` of a file (empty when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(TEXT_SNIFF_BYTES)
+    except OSError:
+        return b""
+
+
+def _signature_reason(head: bytes) -> str | None:
+    """ "Starts like a PNG/JPEG/… file but…" when ``head`` starts with an image signature, else ``None``."""
+    signature = next((fmt for magic, fmt in SIGNATURES if head.startswith(magic)), None)
+    if signature is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        signature = "WebP"
+    if signature is None:
+        return None
+    size = f" (only {len(head)} bytes)" if len(head) < TEXT_SNIFF_BYTES else ""
+    return f"starts like a {signature} file but its header is corrupt or cut short{size}; re-export or re-copy it"
 
 
 def _not_an_image_reason(path: str | Path) -> str:
     """Say what the file is not, and what it looks like when that is easy to tell."""
     suffix = Path(path).suffix.lower().lstrip(".")
     named = f"named .{suffix} but " if suffix else ""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(TEXT_SNIFF_BYTES)
-    except OSError:
-        head = b""
-    signature = next((fmt for magic, fmt in SIGNATURES if head.startswith(magic)), None)
-    if signature is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        signature = "WebP"
+    head = _head(path)
+    signature = _signature_reason(head)
     if signature is not None:
-        return f"starts like a {signature} file but its header is corrupt or cut short; re-export or re-copy it"
+        return signature
     looks = ""
     if head and b"\x00" not in head:
         try:

@@ -141,7 +141,7 @@ def test_scan_outputs_are_created_with_the_umask_not_owner_only(
     finally:
         os.umask(previous)
     written = sorted(p.name for p in out.parent.iterdir())
-    assert written == ["matches.csv", "matches.problems.csv", "matches.run.json"]
+    assert written == ["matches.csv", "matches.log", "matches.problems.csv", "matches.run.json"]
     assert {stat.S_IMODE(p.stat().st_mode) for p in out.parent.iterdir()} == {0o640}
 
 

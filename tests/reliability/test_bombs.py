@@ -22,7 +22,7 @@ from lcmem.errors import ImageReadError, ImageTooLargeError
 from lcmem.io import dicom_streams, load_image
 from lcmem.io.budget import DecodeBudget
 from lcmem.io.loader import count_frames
-from lcmem.io.raster import check_raster
+from lcmem.io.raster import count_raster_frames
 from lcmem.io.reduce import REDUCE_ABOVE_PIXELS, reduce_array, reduction_factor
 from lcmem.store.project import Project
 from tests.reliability import bombs
@@ -117,7 +117,7 @@ def test_reduce_array_keeps_type_and_means() -> None:
 def test_max_pixels_raises_past_pillows_own_limit(tmp_path: Path) -> None:
     path = bombs.declared_png(tmp_path / "big.png", 20000, 20000)  # 4e8 pixels: Pillow alone refuses (> 2 x 1.8e8)
     before = Image.MAX_IMAGE_PIXELS
-    check_raster(path, max_pixels=500_000_000)
+    count_raster_frames(path, max_pixels=500_000_000)
     with pytest.raises(ImageTooLargeError, match="more than the limit of 268435456"):
         count_frames(path)
     assert before == Image.MAX_IMAGE_PIXELS
@@ -130,7 +130,7 @@ def test_max_pixels_is_per_call_across_threads(tmp_path: Path) -> None:
     def check(limit: int) -> None:
         for _ in range(20):
             try:
-                check_raster(path, max_pixels=limit)
+                count_raster_frames(path, max_pixels=limit)
                 results[limit] = "ok"
             except Exception as exc:
                 results[limit] = type(exc).__name__
