@@ -33,6 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--retrieval-reid", type=int, default=20, help="re-identification queries per dataset")
     parser.add_argument("--retrieval-unseen", type=int, default=40, help="unseen-identity images per dataset")
     parser.add_argument(
+        "--no-retrieval-verify",
+        action="store_true",
+        help="leave out the detector lcmem+verify (LCMem + the scan's geometric verification of its top 50)",
+    )
+    parser.add_argument(
         "--retrieval-only",
         action="store_true",
         help="skip the paper's protocols; write retrieval.json and retrieval.md",
@@ -67,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     settings = EvalSettings(split=args.split, work_size=args.work_size, copy_per_dataset=args.copy_per_dataset,
                             n_boot=args.bootstrap, paper=not args.retrieval_only,
                             retrieval_sources=args.retrieval_sources, retrieval_reid=args.retrieval_reid,
-                            retrieval_unseen=args.retrieval_unseen, known_thresholds=known)  # fmt: skip
+                            retrieval_unseen=args.retrieval_unseen, retrieval_verify=not args.no_retrieval_verify,
+                            known_thresholds=known)  # fmt: skip
     report = evaluate(bundle, args.data, args.out, settings, threads)
     for path in write_report(report, args.out):
         print(f"wrote {path}", file=sys.stderr)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lcmem.quantiles import order_statistic
+
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """ROC-AUC as the Mann–Whitney statistic (ties count one half); NaN without both classes."""
@@ -115,17 +117,18 @@ def expected_rank1(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def null_threshold(nearest: np.ndarray, quantile: float = 0.999) -> dict[str, float | int | str]:
-    """A threshold anchored on real images: the ``quantile`` of their nearest-other-identity scores, or their
-    maximum when there are fewer than ``1 / (1 − quantile)`` of them; NaN without any.
+    """A threshold anchored on real images: the ``quantile`` of their nearest-other-identity scores by the scan's
+    rule (:func:`lcmem.quantiles.order_statistic`: rank ``⌈q·(n+1)⌉`` capped at ``n``, i.e. the maximum when
+    there are too few), not floored at a model default; NaN without any.
 
-    Returns ``{"value", "rule", "n"}``.
+    Returns ``{"value", "rule", "n", "quantile"}`` (``quantile``: the effective one, ``k/(n+1)``).
     """
     nearest = np.asarray(nearest, float)
-    nearest = nearest[np.isfinite(nearest)]
-    n = len(nearest)
-    if n == 0:
-        return {"value": float("nan"), "rule": "no real images", "n": 0}
-    if n < round(1 / (1 - quantile)):
-        return {"value": float(nearest.max()), "rule": f"maximum of {n} nearest-other-identity scores", "n": n}
-    return {"value": float(np.quantile(nearest, quantile)), "n": n,
-            "rule": f"{quantile:.1%} quantile of {n} nearest-other-identity scores"}  # fmt: skip
+    finite = np.sort(nearest[np.isfinite(nearest)])
+    found = order_statistic(finite, quantile)
+    if found is None:
+        return {"value": float("nan"), "rule": "no real images", "n": 0, "quantile": float("nan")}
+    value, effective = found
+    n = int(finite.size)
+    rule = f"order statistic at {effective:.1%} (asked {quantile:.1%}) of {n} nearest-other-identity scores"
+    return {"value": value, "n": n, "quantile": effective, "rule": rule}

@@ -90,9 +90,14 @@ def _edit_cell(cell: dict[str, Any]) -> str:
     return f"{cell['rank1']:.2f} ({cell['recall_at_threshold']:.2f})" if cell["n_queries"] else "–"
 
 
+def paper_detectors(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The detectors that ran the paper's protocols (a retrieval-only re-ranker such as lcmem+verify did not)."""
+    return {name: result for name, result in report["detectors"].items() if "reid" in result}
+
+
 def _paper_markdown(report: dict[str, Any]) -> list[str]:
     """The paper's protocols: re-identification and copy detection."""
-    detectors = report["detectors"]
+    detectors = paper_detectors(report)
     datasets = sorted(next(iter(detectors.values()))["reid"])
     lines = ["## Re-identification: ROC-AUC [95 % bootstrap CI] (pairs)", "",
              "| detector | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]  # fmt: skip
@@ -154,7 +159,7 @@ def _plots(report: dict[str, Any], curves: dict[str, Any], out: Path) -> list[Pa
         plt.close(figure)
     figure, axes = plt.subplots(2, 3, figsize=(12, 7))
     for axis, (transform, strengths) in zip(axes.flat, STRENGTHS.items(), strict=True):
-        for name, result in report["detectors"].items():
+        for name, result in paper_detectors(report).items():
             axis.plot(
                 strengths, [result["copy"][transform][_key(s)]["recall"] for s in strengths], marker="o", label=name
             )

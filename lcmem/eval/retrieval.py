@@ -7,13 +7,15 @@ of a seeded sample of its gallery images, whose true source is the unedited imag
 image of a gallery identity with others in the gallery, hidden from its own ranking, whose sources are the
 identity's other images, and (c) unseen: images of the held-out identities, which have no source and must
 not be flagged. Every detector ranks the whole gallery for every query through the :class:`Ranker`
-protocol; a second-stage re-ranker is one more ``Ranker`` (it sees the query and gallery pixels).
+protocol; a second-stage re-ranker is one more ``Ranker`` (it sees the query and gallery pixels):
+:class:`VerifyRanker` is LCMem + geometric verification as the scan runs it.
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,12 +52,17 @@ class Ranker(Protocol):
 
     name: str
 
-    def prepare(self, gallery: np.ndarray) -> None:
-        """Take the gallery (e.g. compute its features) before any query."""
+    def prepare(self, gallery: np.ndarray, rows: Sequence[int]) -> None:
+        """Take the gallery (e.g. compute its features) before any query; ``rows``: its images' rows in the
+        split's records (for a ranker that reads the images at another size)."""
         ...
 
-    def scores(self, queries: np.ndarray) -> np.ndarray:
-        """Similarity ``(Q, G)`` of each query to each gallery image, higher is more similar."""
+    def scores(self, queries: QuerySet) -> np.ndarray:
+        """Similarity ``(Q, G)`` of each query to each gallery image, higher ranks first."""
+        ...
+
+    def flags(self, scores: np.ndarray, threshold: float) -> np.ndarray:
+        """Which (query, gallery) pairs of the last :meth:`scores` are flagged at ``threshold`` (bool ``(Q, G)``)."""
         ...
 
     def gallery_scores(self) -> np.ndarray:
@@ -79,11 +86,14 @@ class FeatureRanker:
         ]
         return torch.cat(chunks)
 
-    def prepare(self, gallery: np.ndarray) -> None:
+    def prepare(self, gallery: np.ndarray, rows: Sequence[int] = ()) -> None:
         self._gallery = self._features(gallery)
 
-    def scores(self, queries: np.ndarray) -> np.ndarray:
-        return self._matrix(self._features(queries))
+    def scores(self, queries: QuerySet) -> np.ndarray:
+        return self._matrix(self._features(queries.pixels))
+
+    def flags(self, scores: np.ndarray, threshold: float) -> np.ndarray:
+        return scores >= threshold
 
     def gallery_scores(self) -> np.ndarray:
         return self._matrix(self._prepared())
@@ -132,13 +142,15 @@ def held_out_identities(records: list[Record], fraction: float, minimum: int, se
 @dataclass(frozen=True)
 class QuerySet:
     """One dataset's queries: pixels (uint8, working size), kind (an edit, ``"reid"`` or ``"unseen"``), the
-    gallery positions of each query's sources (empty for unseen) and the position hidden from it (−1: none)."""
+    gallery positions of each query's sources (empty for unseen), the position hidden from it (−1: none) and
+    the split row of the image it is made from (``origins``; empty when not known)."""
 
     dataset: str
     pixels: np.ndarray
     kinds: tuple[str, ...]
     sources: tuple[tuple[int, ...], ...]
     hidden: tuple[int, ...]
+    origins: tuple[int, ...] = ()
 
 
 def build_queries(dataset: str, records: list[Record], pixels: np.ndarray, gallery_rows: list[int],
@@ -151,6 +163,7 @@ def build_queries(dataset: str, records: list[Record], pixels: np.ndarray, galle
     kinds: list[str] = []
     sources: list[tuple[int, ...]] = []
     hidden: list[int] = []
+    origins: list[int] = []
     for row in sorted(rng.sample(mine, min(settings.sources_per_dataset, len(mine)))):
         original = torch.from_numpy(to_float(np.asarray(pixels[row])))
         for edit in EDITS:
@@ -158,6 +171,7 @@ def build_queries(dataset: str, records: list[Record], pixels: np.ndarray, galle
             kinds.append(edit)
             sources.append((position[row],))
             hidden.append(-1)
+            origins.append(row)
     members: dict[str, list[int]] = defaultdict(list)
     for row in mine:
         members[records[row].identity].append(row)
@@ -168,20 +182,23 @@ def build_queries(dataset: str, records: list[Record], pixels: np.ndarray, galle
         kinds.append("reid")
         sources.append(tuple(position[row] for row in members[name] if row != query))
         hidden.append(position[query])
+        origins.append(query)
     unseen = [row for row, r in enumerate(records) if r.dataset == dataset and r.identity in held]
     for row in sorted(rng.sample(unseen, min(settings.unseen_per_dataset, len(unseen)))):
         images.append(np.asarray(pixels[row]))
         kinds.append("unseen")
         sources.append(())
         hidden.append(-1)
+        origins.append(row)
     stacked = np.stack(images) if images else np.zeros((0, *pixels.shape[1:]), np.uint8)
-    return QuerySet(dataset, stacked, tuple(kinds), tuple(sources), tuple(hidden))
+    return QuerySet(dataset, stacked, tuple(kinds), tuple(sources), tuple(hidden), tuple(origins))
 
 
 @dataclass(frozen=True)
 class Outcomes:
     """Per-query results of one ranker: rank-1 (ties shared), AP, margin (best source − best other), the best
-    source score, the best score of all (what an unseen image is flagged by) and the null threshold in force."""
+    source score, the best score of all, and whether the query is *found* at the val threshold and at the null
+    threshold (a source flagged; for an unseen query: any gallery image flagged, a false positive)."""
 
     kinds: np.ndarray
     rank1: np.ndarray
@@ -189,13 +206,16 @@ class Outcomes:
     margin: np.ndarray
     best_source: np.ndarray
     best: np.ndarray
-    null: np.ndarray
+    found: np.ndarray
+    found_null: np.ndarray
 
 
-def query_outcomes(scores: np.ndarray, queries: QuerySet, null: float) -> Outcomes:
-    """Score every query's ranking of the gallery; ``scores`` is ``(Q, G)``."""
+def query_outcomes(scores: np.ndarray, queries: QuerySet, flagged: np.ndarray, flagged_null: np.ndarray) -> Outcomes:
+    """Score every query's ranking of the gallery; ``scores`` is ``(Q, G)``, ``flagged`` and ``flagged_null``
+    the pairs flagged at the val and at the null threshold (bool ``(Q, G)``)."""
     n = len(queries.kinds)
     rank1, ap, margin, best_source, best = (np.full(n, np.nan) for _ in range(5))
+    found, found_null = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     for q in range(n):
         row = scores[q].astype(np.float64)
         valid = np.ones(len(row), dtype=bool)
@@ -203,7 +223,10 @@ def query_outcomes(scores: np.ndarray, queries: QuerySet, null: float) -> Outcom
             valid[queries.hidden[q]] = False
         best[q] = row[valid].max()
         if not queries.sources[q]:
+            found[q], found_null[q] = flagged[q][valid].any(), flagged_null[q][valid].any()
             continue
+        found[q] = flagged[q][list(queries.sources[q])].any()
+        found_null[q] = flagged_null[q][list(queries.sources[q])].any()
         labels = np.zeros(len(row), dtype=bool)
         labels[list(queries.sources[q])] = True
         rank1[q] = expected_rank1(row[valid], labels[valid])
@@ -211,7 +234,7 @@ def query_outcomes(scores: np.ndarray, queries: QuerySet, null: float) -> Outcom
         best_source[q] = row[labels].max()
         others = valid & ~labels
         margin[q] = best_source[q] - (row[others].max() if others.any() else -np.inf)
-    return Outcomes(np.array(queries.kinds), rank1, ap, margin, best_source, best, np.full(n, null))
+    return Outcomes(np.array(queries.kinds), rank1, ap, margin, best_source, best, found, found_null)
 
 
 def micro_ap(scores: np.ndarray, queries: QuerySet, top_k: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -232,28 +255,29 @@ def micro_ap(scores: np.ndarray, queries: QuerySet, top_k: int, seed: int) -> tu
     return np.concatenate(values), np.concatenate(hits), positives
 
 
-def summarize(outcomes: Outcomes, mask: np.ndarray, threshold: float) -> dict[str, Any]:
+def summarize(outcomes: Outcomes, mask: np.ndarray) -> dict[str, Any]:
     """Means of rank-1 and AP, the median margin and the recalls at the val and null thresholds of ``mask``."""
     if not mask.any():
         return {"n_queries": 0}
-    found = outcomes.best_source[mask]
     return {
         "rank1": float(np.mean(outcomes.rank1[mask])), "map": float(np.mean(outcomes.ap[mask])),
-        "margin": float(np.median(outcomes.margin[mask])), "recall_at_threshold": float(np.mean(found >= threshold)),
-        "recall_at_null_threshold": float(np.mean(found >= outcomes.null[mask])), "n_queries": int(mask.sum()),
+        "margin": float(np.median(outcomes.margin[mask])), "recall_at_threshold": float(np.mean(outcomes.found[mask])),
+        "recall_at_null_threshold": float(np.mean(outcomes.found_null[mask])), "n_queries": int(mask.sum()),
     }  # fmt: skip
 
 
 def summary(outcomes: Outcomes, threshold: float) -> dict[str, Any]:
-    """One dataset's (or the pooled) figures: edited copies overall and per edit, re-identification, unseen."""
+    """One dataset's (or the pooled) figures: edited copies overall and per edit, re-identification, unseen;
+    ``threshold`` (the val threshold the outcomes were flagged at) is recorded."""
     edited = np.isin(outcomes.kinds, list(EDITS))
     unseen = outcomes.kinds == "unseen"
-    result = summarize(outcomes, edited, threshold)
-    result["by_edit"] = {edit: summarize(outcomes, outcomes.kinds == edit, threshold) for edit in EDITS}
-    result["reid"] = summarize(outcomes, outcomes.kinds == "reid", threshold)
-    flagged_val, flagged_null = outcomes.best[unseen] >= threshold, outcomes.best[unseen] >= outcomes.null[unseen]
-    result["unseen_fpr"] = float(np.mean(flagged_val)) if unseen.any() else float("nan")
-    result["unseen_fpr_at_null_threshold"] = float(np.mean(flagged_null)) if unseen.any() else float("nan")
+    result = summarize(outcomes, edited)
+    result["by_edit"] = {edit: summarize(outcomes, outcomes.kinds == edit) for edit in EDITS}
+    result["reid"] = summarize(outcomes, outcomes.kinds == "reid")
+    result["unseen_fpr"] = float(np.mean(outcomes.found[unseen])) if unseen.any() else float("nan")
+    result["unseen_fpr_at_null_threshold"] = (
+        float(np.mean(outcomes.found_null[unseen])) if unseen.any() else float("nan")
+    )
     result["n_unseen"] = int(unseen.sum())
     result["threshold"] = threshold
     return result
@@ -287,7 +311,7 @@ def evaluate_retrieval(detectors: list[Detector], records: list[Record], pixels:
     datasets = sorted({record.dataset for record in records})
     nulls: dict[str, dict[str, dict[str, Any]]] = {}
     for ranker in tqdm(rankers, desc="retrieval: gallery", unit="detector"):
-        ranker.prepare(gallery)
+        ranker.prepare(gallery, gallery_rows)
         nearest = nearest_other_identity(ranker.gallery_scores(), identities)
         nulls[ranker.name] = {d: null_threshold(nearest[datasets_of == d], settings.null_quantile) for d in datasets}
     outcomes: dict[str, dict[str, Outcomes]] = {r.name: {} for r in rankers}
@@ -300,9 +324,10 @@ def evaluate_retrieval(detectors: list[Detector], records: list[Record], pixels:
         counts[dataset] = {"gallery": int((datasets_of == dataset).sum()), "queries": len(queries.kinds),
                            "held_out_identities": len(mine & held)}  # fmt: skip
         for ranker in rankers:
-            scores = ranker.scores(queries.pixels)
+            scores = ranker.scores(queries)
             null = nulls[ranker.name][dataset]
-            found = query_outcomes(scores, queries, null["value"])
+            flagged = ranker.flags(scores, thresholds[ranker.name])
+            found = query_outcomes(scores, queries, flagged, ranker.flags(scores, null["value"]))
             outcomes[ranker.name][dataset] = found
             predictions = micro_ap(scores, queries, settings.top_k, settings.seed)
             pooled_uap[ranker.name].append(predictions)

@@ -28,13 +28,16 @@ from lcmem.eval.metrics import (
     wilson_interval,
 )
 from lcmem.eval.pairs import Pair, copy_images, reid_pairs
-from lcmem.eval.retrieval import RetrievalSettings, evaluate_retrieval, retrieval_detectors
+from lcmem.eval.retrieval import FeatureRanker, Ranker, RetrievalSettings, evaluate_retrieval, retrieval_detectors
 from lcmem.eval.transforms import STRENGTHS, apply_transform
+from lcmem.eval.verified import NAME as VERIFY_NAME
+from lcmem.eval.verified import VerifyRanker, file_loader
 from lcmem.io import load_image
 from lcmem.model.bundle import Bundle
 from lcmem.model.preprocess import to_model_input
 from lcmem.train.data import Record, load_labelled
 from lcmem.train.pixels import image_cache, to_float
+from lcmem.verify.settings import VerifySettings
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class EvalSettings:
     retrieval_sources: int = 8
     retrieval_reid: int = 20
     retrieval_unseen: int = 40
+    retrieval_verify: bool = True
     known_thresholds: dict[str, float] | None = None
 
 
@@ -164,7 +168,15 @@ def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, s
     ranked = retrieval_detectors(detectors, retrieval_settings)
     rescored = _pair_scores([d for d in ranked if d not in detectors], val_pixels, val_pairs, settings.batch_size)
     own = {name: threshold_at_fpr(s[~val_labels], settings.fpr) for name, s in rescored.items()}
-    retrieval = evaluate_retrieval(ranked, test_records, test_pixels, {**thresholds, **own}, retrieval_settings)
+    rankers: list[Ranker] = [FeatureRanker(d, settings.batch_size) for d in ranked]
+    if settings.retrieval_verify:
+        first = FeatureRanker(detectors[0], settings.batch_size)
+        load = file_loader(test_records, settings.transform_size)
+        rankers.append(VerifyRanker(first, VerifySettings(), load))
+        own[VERIFY_NAME] = thresholds[detectors[0].name]
+        report["detectors"][VERIFY_NAME] = {"threshold": own[VERIFY_NAME]}
+    retrieval = evaluate_retrieval(ranked, test_records, test_pixels, {**thresholds, **own}, retrieval_settings,
+                                   rankers)  # fmt: skip
     for name, result in retrieval["detectors"].items():
         report["detectors"][name]["retrieval"] = result
     report["retrieval"] = retrieval["protocol"]

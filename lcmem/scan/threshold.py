@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from lcmem.quantiles import order_statistic
+from lcmem.verify.rule import flagged
 from lcmem.verify.settings import VerifySettings
 
 NULL_QUANTILE = 0.999
@@ -83,8 +85,7 @@ class ThresholdInForce:
         """Whether a pair is flagged (the one place where that is decided): its score is at or above the
         threshold, or geometric verification found at least ``min_inliers`` inliers (``inliers`` ``None``: the
         pair was not verified)."""
-        verified = inliers is not None and self.min_inliers is not None and inliers >= self.min_inliers
-        return score >= self.value or verified
+        return flagged(score, inliers, self.value, self.min_inliers)
 
     @property
     def label(self) -> str:
@@ -115,11 +116,9 @@ def _percent(fraction: float | None) -> str:
 def null_quantile(sorted_scores: np.ndarray, quantile: float = NULL_QUANTILE) -> tuple[float, float] | None:
     """``(score, effective quantile)`` of ascending null scores: rank ``k = ⌈q·(n+1)⌉`` capped at ``n``,
     effective quantile ``k/(n+1)``; ``None`` with fewer than :data:`MIN_NULL_SCORES` scores."""
-    n = int(sorted_scores.size)
-    if n < MIN_NULL_SCORES:
+    if sorted_scores.size < MIN_NULL_SCORES:
         return None
-    k = min(math.ceil(quantile * (n + 1) - 1e-9), n)
-    return float(sorted_scores[k - 1]), k / (n + 1)
+    return order_statistic(sorted_scores, quantile)
 
 
 def null_fraction_below(sorted_scores: np.ndarray, score: float) -> float | None:

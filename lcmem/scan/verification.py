@@ -1,7 +1,8 @@
 """A scan's second stage: each synthetic image's LCMem candidates verified geometrically and re-ranked.
 
-Rule (chosen on val, docs/VERIFY.md): a pair is *verified* when it has at least ``min_inliers`` inliers.
-Verified pairs come first, by inlier count (ties by LCMem score); the others follow by LCMem score. The scan
+Rule (chosen on val, docs/VERIFY.md; :mod:`lcmem.verify.rule`): a pair is *verified* when it has at least
+``min_inliers`` inliers. Verified pairs come first, by inlier count (ties by LCMem score); the others follow by
+LCMem score. The scan
 searches ``depth`` candidates per synthetic image and keeps the first ``top_k`` of this order, so a geometric
 copy that the search ranks low still comes first.
 """
@@ -15,17 +16,13 @@ from itertools import groupby
 
 from lcmem.progress import CancelToken
 from lcmem.scan.types import Candidate
+from lcmem.verify.rule import rank_key
 from lcmem.verify.verifier import Verifier
 
 
 def rerank(candidates: Sequence[Candidate], min_inliers: int, top_k: int) -> list[Candidate]:
     """One synthetic image's candidates in the documented order, ranks renumbered from 1, the first ``top_k``."""
-
-    def order(c: Candidate) -> tuple[bool, int, float]:
-        verified = (c.inliers or 0) >= min_inliers
-        return (not verified, -(c.inliers or 0) if verified else 0, -c.score)
-
-    ranked = sorted(candidates, key=order)[:top_k]
+    ranked = sorted(candidates, key=lambda c: rank_key(c.score, c.inliers, min_inliers))[:top_k]
     return [replace(c, rank=rank) for rank, c in enumerate(ranked, start=1)]
 
 

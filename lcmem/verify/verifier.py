@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from lcmem.embed.types import ImageRef
 from lcmem.errors import ImageReadError
@@ -71,14 +71,8 @@ class Verifier:
         reference = self.features(real)
         if (synthetic.sha256, synthetic.frame) == (real.sha256, real.frame) and not points:
             return Verification(len(query), Transform(1.0, 0.0, 0.0, 0.0, False) if len(query) else None)
-        enough = max(self.settings.min_inliers, int(DECISIVE_FRACTION * min(len(query), len(reference))))
-        return verify_pair(
-            query,
-            lambda: self.features(synthetic, mirrored=True),
-            reference,
-            self.settings.match,
-            enough=enough,
-            points=points,
+        return verify_features(
+            self.settings, query, lambda: self.features(synthetic, mirrored=True), reference, points=points
         )
 
     def verify_pairs(self, pairs: Iterable[tuple[ImageRef, ImageRef]]) -> dict[PairKey, Verification]:
@@ -89,3 +83,17 @@ class Verifier:
         if self.cache is not None:
             self.cache.put_verdicts(fresh)
         return known | fresh
+
+
+def verify_features(
+    settings: VerifySettings,
+    synthetic: Features,
+    mirrored: Callable[[], Features],
+    real: Features,
+    *,
+    points: bool = False,
+) -> Verification:
+    """The verdict on features already extracted, as :meth:`Verifier.verify` gives it: the mirrored synthetic
+    image (``mirrored``, computed only when needed) is not tried once the unmirrored inliers are decisive."""
+    enough = max(settings.min_inliers, int(DECISIVE_FRACTION * min(len(synthetic), len(real))))
+    return verify_pair(synthetic, mirrored, real, settings.match, enough=enough, points=points)

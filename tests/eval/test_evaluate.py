@@ -78,7 +78,9 @@ def test_eval_command_writes_the_report(tiny_bundle_dir: Path, tmp_path: Path) -
     ]
     assert main(args) == 0
     report = json.loads((out / "report.json").read_text())
-    assert set(report["detectors"]) == {"lcmem", "mse", "ssim", "ncc", "phash", "vae_latent_cosine"}
+    paper = {"lcmem", "mse", "ssim", "ncc", "phash", "vae_latent_cosine"}
+    assert set(report["detectors"]) == paper | {"lcmem+verify"}  # the re-ranker runs the retrieval protocol only
+    assert {name for name, r in report["detectors"].items() if "reid" in r} == paper
     lcmem = report["detectors"]["lcmem"]
     assert set(lcmem["reid"]) == {"pooled", "toy"}
     assert lcmem["reid"]["pooled"]["n_pairs"] == 2 * 6 and 0 <= lcmem["reid"]["pooled"]["auc"] <= 1

@@ -35,6 +35,7 @@ from lcmem.eval.retrieval import (
     summary,
 )
 from lcmem.eval.transforms import EDITS, apply_edit
+from lcmem.scan.threshold import null_anchored_threshold, null_quantile
 from lcmem.train.data import load_labelled
 from lcmem.train.pixels import image_cache
 from tests.conftest import make_labelled_dataset
@@ -58,12 +59,23 @@ def test_ties_are_never_broken_in_the_true_sources_favour() -> None:
     assert expected_rank1(np.array([0.9, 0.9, 0.1, 0.1]), labels) == pytest.approx(0.5)
 
 
-def test_null_threshold_is_the_quantile_or_the_maximum_when_too_few() -> None:
+def test_null_threshold_is_the_scans_order_statistic_or_the_maximum_when_too_few() -> None:
     few = null_threshold(np.array([0.1, 0.5, 0.3, -np.inf]))
-    assert few["value"] == 0.5 and few["n"] == 3 and "maximum" in few["rule"]
-    many = null_threshold(np.linspace(0, 1, 2001))
-    assert many["value"] == pytest.approx(0.999) and many["n"] == 2001 and "99.9%" in many["rule"]
+    assert few["value"] == 0.5 and few["n"] == 3 and few["quantile"] == pytest.approx(0.75)
+    scores = np.linspace(0, 1, 2001)
+    many = null_threshold(scores[::-1])
+    assert many["value"] == scores[1999] and many["n"] == 2001 and many["quantile"] == pytest.approx(2000 / 2002)
     assert np.isnan(null_threshold(np.array([]))["value"])
+
+
+def test_null_threshold_is_the_one_the_scan_anchors_on_before_its_floor() -> None:
+    scores = np.random.default_rng(0).normal(size=1500)
+    assert null_quantile(np.sort(scores), 0.999) == (
+        null_threshold(scores, 0.999)["value"],
+        null_threshold(scores, 0.999)["quantile"],
+    )
+    assert null_anchored_threshold(scores, model_default=10.0).value == 10.0
+    assert null_threshold(scores, 0.999)["value"] < 10.0
 
 
 def _hand_made_queries() -> QuerySet:
@@ -79,7 +91,7 @@ def test_outcomes_margin_and_unseen_fpr_on_a_hand_made_matrix() -> None:
         [0.3, 0.75, 0.2, 0.1],  # unseen: best 0.75
     ])  # fmt: skip
     queries = _hand_made_queries()
-    found = query_outcomes(scores, queries, null=0.72)
+    found = query_outcomes(scores, queries, scores >= 0.7, scores >= 0.72)
     np.testing.assert_allclose(found.rank1[:3], [1, 0, 1])
     np.testing.assert_allclose(found.ap[:3], [1, 0.5, 1])
     np.testing.assert_allclose(found.margin[:3], [0.4, -0.2, 0.5])
@@ -88,7 +100,7 @@ def test_outcomes_margin_and_unseen_fpr_on_a_hand_made_matrix() -> None:
     assert result["rank1"] == 0.5 and result["map"] == 0.75 and result["margin"] == pytest.approx(0.1)
     assert result["recall_at_threshold"] == 0.5 and result["recall_at_null_threshold"] == 0.5
     assert result["unseen_fpr"] == 1.0 and result["unseen_fpr_at_null_threshold"] == 1.0
-    assert summary(found, threshold=0.8)["unseen_fpr"] == 0.0
+    assert summary(query_outcomes(scores, queries, scores >= 0.8, scores >= 0.8), 0.8)["unseen_fpr"] == 0.0
     assert result["by_edit"]["hflip"]["rank1"] == 0 and result["by_edit"]["crop_95"] == {"n_queries": 0}
     assert result["reid"]["rank1"] == 1 and result["reid"]["n_queries"] == 1 and result["n_unseen"] == 1
 
@@ -193,8 +205,8 @@ def test_every_detectors_matrix_matches_its_pair_scores(tiny_bundle) -> None:
 def test_feature_ranker_scores_the_whole_gallery(tmp_path: Path) -> None:
     _, pixels = _toy_split(tmp_path)
     ranker = FeatureRanker(MseDetector(), batch_size=7)
-    ranker.prepare(pixels[:20])
-    scores = ranker.scores(pixels[5:8])
+    ranker.prepare(pixels[:20], range(20))
+    scores = ranker.scores(QuerySet("toy", pixels[5:8], ("reid",) * 3, ((),) * 3, (-1,) * 3))
     assert scores.shape == (3, 20) and (scores.argmax(1) == [5, 6, 7]).all()
 
 
@@ -219,7 +231,8 @@ def test_eval_retrieval_only_writes_the_keys_for_every_detector(tiny_bundle_dir:
     assert main(args) == 0
     assert not (out / "report.json").exists()
     report = json.loads((out / "retrieval.json").read_text())
-    assert set(report["detectors"]) == {"lcmem", "mse", "ssim", "ncc", "phash", "vae_latent_cosine"}
+    assert set(report["detectors"]) == {"lcmem", "mse", "ssim", "ncc", "phash", "vae_latent_cosine", "lcmem+verify"}
+    assert report["detectors"]["lcmem+verify"]["threshold"] == report["detectors"]["lcmem"]["threshold"]
     for name, result in report["detectors"].items():
         assert set(result["retrieval"]) == {"a", "b", "pooled"}, name
         for dataset in ("a", "b"):

@@ -1,0 +1,129 @@
+"""LCMem + geometric verification as a detector of the retrieval protocol, exactly as the scan runs it.
+
+The first stage (LCMem's scores, a :class:`~lcmem.eval.retrieval.FeatureRanker`) proposes each query's
+``settings.depth`` best gallery images (the query itself, hidden from a re-identification query, is not among
+them, as a synthetic image is not in the scan's real set). Each pair is verified by :mod:`lcmem.verify` with the
+scan's settings and re-ranked and flagged by the scan's rule (:mod:`lcmem.verify.rule`). The null threshold is
+LCMem's (the scan anchors on LCMem's real→real scores).
+
+Verification needs pixels at its own size: the scan reads the file and works at a long side of
+``settings.features.max_side`` (512), while the protocol's images are at the working size (256), where SIFT
+finds fewer and coarser keypoints. So the verifier is given each image at ``size`` (the evaluation's
+``transform_size``, 512) by ``load``: the file read again, with the query's edit applied at that size.
+
+The matrix :meth:`VerifyRanker.scores` returns is the re-ranked order as a score (1 first, down in steps of
+``1/G``; tied keys share a value), so rank-1, mAP and the margin are of that order (the margin in those steps),
+and the flags are the scan's: score at or above the threshold, or at least ``min_inliers`` inliers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from lcmem.errors import ImageReadError
+from lcmem.eval.retrieval import FeatureRanker, QuerySet
+from lcmem.eval.transforms import EDITS, apply_edit
+from lcmem.io import load_image
+from lcmem.model.preprocess import to_model_input
+from lcmem.train.data import Record
+from lcmem.verify.features import Features, extract, no_features
+from lcmem.verify.rule import flagged, rank_key
+from lcmem.verify.settings import VerifySettings
+from lcmem.verify.verifier import verify_features
+
+NAME = "lcmem+verify"
+
+Loader = Callable[[int, str], "np.ndarray | None"]
+"""``(split row, kind)`` → float pixels ``(H, W, 3)`` in [0, 1] with the edit ``kind`` applied (``"reid"``,
+``"unseen"`` and ``"gallery"``: as stored), or ``None`` when the file cannot be read."""
+
+
+def file_loader(records: Sequence[Record], size: int) -> Loader:
+    """Read a record's file at ``size`` × ``size`` (as the copy-detection protocol does) and apply the edit."""
+
+    def load(row: int, kind: str) -> np.ndarray | None:
+        try:
+            image = to_model_input(load_image(records[row].path), size)
+        except ImageReadError:
+            return None
+        if kind in EDITS:
+            image = apply_edit(image, kind)
+        return image.permute(1, 2, 0).numpy()
+
+    return load
+
+
+class VerifyRanker:
+    """The scan's second stage over a first-stage ranker (see the module docstring)."""
+
+    def __init__(self, first: FeatureRanker, settings: VerifySettings, load: Loader, name: str = NAME) -> None:
+        self.first = first
+        self.settings = settings
+        self.load = load
+        self.name = name
+        self._rows: list[int] = []
+        self._gallery: dict[int, Features] = {}
+        self._scores = np.zeros((0, 0))
+        self._inliers = np.zeros((0, 0), dtype=np.int64)
+
+    def prepare(self, gallery: np.ndarray, rows: Sequence[int]) -> None:
+        self.first.prepare(gallery, rows)
+        self._rows = list(rows)
+        self._gallery = {}
+
+    def gallery_scores(self) -> np.ndarray:
+        return self.first.gallery_scores()
+
+    def scores(self, queries: QuerySet) -> np.ndarray:
+        first = self.first.scores(queries)
+        inliers = np.full(first.shape, -1, dtype=np.int64)
+        for q, (origin, kind) in enumerate(zip(queries.origins, queries.kinds, strict=True)):
+            row = first[q].copy()
+            if queries.hidden[q] >= 0:
+                row[queries.hidden[q]] = -np.inf
+            pixels = self.load(origin, kind)
+            query = self._extract(pixels)
+            mirrored: list[Features] = []
+
+            def flipped(pixels: np.ndarray | None = pixels, memo: list[Features] = mirrored) -> Features:
+                if not memo:
+                    memo.append(self._extract(pixels, mirrored=True))
+                return memo[0]
+
+            for g in np.argsort(-row, kind="stable")[: self.settings.depth]:
+                inliers[q, g] = verify_features(self.settings, query, flipped, self._reference(int(g))).inliers
+        self._scores, self._inliers = first, inliers
+        return np.stack([self._order(first[q], inliers[q]) for q in range(len(first))]) if len(first) else first
+
+    def flags(self, scores: np.ndarray, threshold: float) -> np.ndarray:
+        rule = np.frompyfunc(
+            lambda s, n: flagged(float(s), None if n < 0 else int(n), threshold, self.settings.min_inliers), 2, 1
+        )
+        return rule(self._scores, self._inliers).astype(bool)
+
+    def _order(self, scores: np.ndarray, inliers: np.ndarray) -> np.ndarray:
+        """The scan's order of one query's gallery as a score: 1 first, ``1/G`` less per distinct key."""
+        keys = [
+            rank_key(float(s), None if n < 0 else int(n), self.settings.min_inliers)
+            for s, n in zip(scores, inliers, strict=True)
+        ]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        values = np.empty(len(keys))
+        step = 0
+        for position, index in enumerate(order):
+            if position and keys[index] != keys[order[position - 1]]:
+                step += 1
+            values[index] = 1.0 - step / len(keys)
+        return values
+
+    def _reference(self, position: int) -> Features:
+        if position not in self._gallery:
+            self._gallery[position] = self._extract(self.load(self._rows[position], "gallery"))
+        return self._gallery[position]
+
+    def _extract(self, pixels: np.ndarray | None, *, mirrored: bool = False) -> Features:
+        if pixels is None:
+            return no_features(mirrored=mirrored)
+        return extract(pixels, self.settings.features, mirrored=mirrored)
