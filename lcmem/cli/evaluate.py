@@ -33,6 +33,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--retrieval-reid", type=int, default=20, help="re-identification queries per dataset")
     parser.add_argument("--retrieval-unseen", type=int, default=40, help="unseen-identity images per dataset")
     parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=("mse", "ssim", "ncc", "phash", "vae_latent_cosine"),
+        help="leave out this baseline (repeatable; e.g. vae_latent_cosine, the slowest on a CPU)",
+    )
+    parser.add_argument(
         "--no-retrieval-verify",
         action="store_true",
         help="leave out the detector lcmem+verify (LCMem + the scan's geometric verification of its top 50)",
@@ -73,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                             n_boot=args.bootstrap, paper=not args.retrieval_only,
                             retrieval_sources=args.retrieval_sources, retrieval_reid=args.retrieval_reid,
                             retrieval_unseen=args.retrieval_unseen, retrieval_verify=not args.no_retrieval_verify,
-                            known_thresholds=known)  # fmt: skip
+                            without=tuple(args.without), known_thresholds=known)  # fmt: skip
     report = evaluate(bundle, args.data, args.out, settings, threads)
     for path in write_report(report, args.out):
         print(f"wrote {path}", file=sys.stderr)

@@ -59,6 +59,7 @@ class EvalSettings:
     retrieval_reid: int = 20
     retrieval_unseen: int = 40
     retrieval_verify: bool = True
+    without: tuple[str, ...] = ()
     known_thresholds: dict[str, float] | None = None
 
 
@@ -142,7 +143,8 @@ def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, s
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = load_labelled(data_dirs)
-    detectors: list[Detector] = [LCMemDetector(bundle.model), *baselines(bundle.model)]
+    kept = [b for b in baselines(bundle.model) if b.name not in settings.without]
+    detectors: list[Detector] = [LCMemDetector(bundle.model), *kept]
     torch.manual_seed(settings.seed)
 
     val_records, test_records = data.split("val"), data.split(settings.split)
