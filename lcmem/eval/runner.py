@@ -173,8 +173,8 @@ def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, s
     rankers: list[Ranker] = [FeatureRanker(d, settings.batch_size) for d in ranked]
     if settings.retrieval_verify:
         first = FeatureRanker(detectors[0], settings.batch_size)
-        load = file_loader(test_records, settings.transform_size)
-        rankers.append(VerifyRanker(first, VerifySettings(), load))
+        verify = VerifySettings()
+        rankers.append(VerifyRanker(first, verify, file_loader(test_records, verify.features.max_side)))
         own[VERIFY_NAME] = thresholds[detectors[0].name]
         report["detectors"][VERIFY_NAME] = {"threshold": own[VERIFY_NAME]}
     retrieval = evaluate_retrieval(ranked, test_records, test_pixels, {**thresholds, **own}, retrieval_settings,

@@ -6,10 +6,12 @@ them, as a synthetic image is not in the scan's real set). Each pair is verified
 scan's settings and re-ranked and flagged by the scan's rule (:mod:`lcmem.verify.rule`). The null threshold is
 LCMem's (the scan anchors on LCMem's real→real scores).
 
-Verification needs pixels at its own size: the scan reads the file and works at a long side of
-``settings.features.max_side`` (512), while the protocol's images are at the working size (256), where SIFT
-finds fewer and coarser keypoints. So the verifier is given each image at ``size`` (the evaluation's
-``transform_size``, 512) by ``load``: the file read again, with the query's edit applied at that size.
+Verification needs pixels at its own size: the scan reads the file and works at its stored size, shrunk to a
+long side of ``settings.features.max_side`` (512) at most (dermoscopy 200 px and faces 192 px as stored, chest
+X-rays 512), while the protocol's images are squares at the working size (256): that would enlarge faces and
+dermoscopy and halve the X-rays, and change what SIFT finds and what RANSAC's 5 px tolerance means. So the
+verifier is given each image by ``load`` (:func:`file_loader`): the file read again, as a square of its stored
+long side (at most 512), with the query's edit applied at that size.
 
 The matrix :meth:`VerifyRanker.scores` returns is the re-ranked order as a score (1 first, down in steps of
 ``1/G``; tied keys share a value), so rank-1, mAP and the margin are of that order (the margin in those steps),
@@ -40,17 +42,19 @@ Loader = Callable[[int, str], "np.ndarray | None"]
 ``"unseen"`` and ``"gallery"``: as stored), or ``None`` when the file cannot be read."""
 
 
-def file_loader(records: Sequence[Record], size: int) -> Loader:
-    """Read a record's file at ``size`` × ``size`` (as the copy-detection protocol does) and apply the edit."""
+def file_loader(records: Sequence[Record], max_side: int) -> Loader:
+    """Read a record's file as the scan does (long side at most ``max_side``, never enlarged), as a square of
+    that side like the protocol's images, and apply the edit at that size."""
 
     def load(row: int, kind: str) -> np.ndarray | None:
         try:
-            image = to_model_input(load_image(records[row].path), size)
+            image = load_image(records[row].path)
         except ImageReadError:
             return None
+        pixels = to_model_input(image, min(max_side, max(image.pixels.shape[:2])))
         if kind in EDITS:
-            image = apply_edit(image, kind)
-        return image.permute(1, 2, 0).numpy()
+            pixels = apply_edit(pixels, kind)
+        return pixels.permute(1, 2, 0).numpy()
 
     return load
 
