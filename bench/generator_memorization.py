@@ -592,6 +592,7 @@ def scan_stage(settings: Settings, work: Path, args: argparse.Namespace) -> None
     names = [f"{kind}_{i:04d}" for i, kind in enumerate(kinds)]
     best, match, null, seconds = lcmem_scan(real, synthetic, names, bundle, work / "scan")
     value, rule = threshold_in_force(bundle)
+    per_image = {"lcmem": (best, match)}
     detectors = {
         "lcmem": {
             **detector_figures(best, match, labels, value, null),
@@ -605,12 +606,14 @@ def scan_stage(settings: Settings, work: Path, args: argparse.Namespace) -> None
         scores = score_matrix(detector, synthetic, real)
         null_scores = null_max(score_matrix(detector, real, real))
         elapsed = time.perf_counter() - clock
-        figures = detector_figures(scores.max(1), scores.argmax(1), labels, float(null_scores.max()), null_scores)
+        per_image[detector.name] = (scores.max(1), scores.argmax(1))
+        figures = detector_figures(*per_image[detector.name], labels, float(null_scores.max()), null_scores)
         detectors[detector.name] = {
             **figures,
             "rule": "real→real null maximum",
             "seconds": {"total": round(elapsed, 2)},
         }
+    write_per_image(work / "per_image.csv", names, labels, per_image)
     update_report(
         work,
         {
@@ -618,12 +621,27 @@ def scan_stage(settings: Settings, work: Path, args: argparse.Namespace) -> None
                 "model": bundle.config.name,
                 "model_checksum": bundle.checksum,
                 "n_real": len(real),
-                "n_distractors": args.distractors,
+                "n_distractors": len(real) - settings.n_train,
                 "n_synthetic": len(synthetic),
                 "detectors": detectors,
             }
         },
     )
+
+
+def write_per_image(
+    path: Path, names: list[str], labels: Labels, per_image: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """One row per synthetic image: its label, shifted NCC and nearest training image, and each detector's best
+    score and the index of its rank-1 real image."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            ["name", "label", "ncc", "nearest", *(f"{d}_{c}" for d in per_image for c in ("best", "match"))]
+        )
+        for i, name in enumerate(names):
+            cells = [c for best, match in per_image.values() for c in (f"{best[i]:.5f}", int(match[i]))]
+            writer.writerow([name, labels.label(i), f"{labels.ncc[i]:.4f}", int(labels.nearest[i]), *cells])
 
 
 def update_report(work: Path, fields: dict) -> dict:
