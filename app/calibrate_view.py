@@ -8,6 +8,7 @@ that the default threshold is in use and is not calibrated.
 
 from __future__ import annotations
 
+import html
 import logging
 
 import numpy as np
@@ -27,46 +28,36 @@ from app.plots import CurvePlot, HistogramPlot
 from lcmem.errors import ProjectError
 from lcmem.review.audit import audit_estimate, describe_audit
 from lcmem.review.calibrate import (
-    LCMEM_DEFAULT,
     MIN_LABELS_PER_CLASS,
-    DefaultThreshold,
     ThresholdCard,
     calibrate_project,
+    card_is_calibrated,
     choose_threshold,
-    default_threshold,
     latest_card,
     precision_recall_at,
+    threshold_in_force,
 )
 from lcmem.review.curves import NullLine, histogram_floor, null_line, pr_curve, roc_curve, score_histogram
 from lcmem.review.double_read import describe_agreement, project_agreement
 from lcmem.review.probability import describe_fit, fit_isotonic
+from lcmem.scan.threshold import ThresholdInForce, null_anchored_threshold
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, labelled_scores, real_null_scores
 
 logger = logging.getLogger(__name__)
 
-
-def card_is_calibrated(card: ThresholdCard | None) -> bool:
-    """Whether a card holds a fitted operating point (not the default)."""
-    return card is not None and card.rule != "default"
+NO_THRESHOLD = null_anchored_threshold((), None)
+"""The threshold in force without a project (the LCMem default)."""
 
 
-def threshold_in_use(card: ThresholdCard | None, default: DefaultThreshold = LCMEM_DEFAULT) -> tuple[float, str]:
-    """The flag threshold and a short note: ``calibrated for recall ≥ 0.99``, ``model default, not
-    calibrated`` or ``default, not calibrated``."""
-    if card is None or not card_is_calibrated(card):
-        return default.value, default.note
-    target = "recall" if card.rule == "target_recall" else "precision"
-    return card.threshold, f"calibrated for {target} ≥ {card.target:g}"
-
-
-def describe_card(card: ThresholdCard | None, default: DefaultThreshold = LCMEM_DEFAULT) -> str:
-    """A paragraph (HTML) describing the card in use."""
+def describe_card(card: ThresholdCard | None, threshold: ThresholdInForce = NO_THRESHOLD) -> str:
+    """A paragraph (HTML) describing the threshold in force: the calibrated card, or before calibration its rule,
+    quantile and the number of real images behind it."""
     if card is None or card.precision_ci is None or card.recall_ci is None or not card_is_calibrated(card):
         return (
-            f"<span style='font-size:15pt'><b>Threshold in use: {default.value:.3f} — {default.kind} (not "
-            f"calibrated)</b></span><br>This is {default.explanation}. It "
-            f"has not been checked on your data: label at least {MIN_LABELS_PER_CLASS} memorized and "
+            f"<span style='font-size:15pt'><b>Threshold in use: {threshold.value:.3f} — {threshold.rule} (not "
+            f"calibrated)</b></span><br>Flagged means {html.escape(threshold.text)}. It has not been checked on "
+            f"your labels: label at least {MIN_LABELS_PER_CLASS} memorized and "
             f"{MIN_LABELS_PER_CLASS} not-a-match pairs, then save a threshold card below."
         )
     target = "recall" if card.rule == "target_recall" else "precision"
@@ -94,7 +85,7 @@ class CalibrateView(QWidget):
         self.project: Project | None = None
         self.model_checksum: str | None = None
         self.card: ThresholdCard | None = None
-        self.default = LCMEM_DEFAULT
+        self.threshold = NO_THRESHOLD
         self.scores = np.zeros(0)
         self.positive = np.zeros(0, dtype=bool)
         self.null_scores = np.zeros(0)
@@ -160,10 +151,12 @@ class CalibrateView(QWidget):
         self.scores = np.array([s for s, _ in labelled], dtype=np.float64)
         self.positive = np.array([p for _, p in labelled], dtype=bool)
         self.card = latest_card(project, self.model_checksum) if project is not None and self.model_checksum else None
-        self.default = default_threshold(project, self.model_checksum) if project is not None else LCMEM_DEFAULT
+        self.threshold = (
+            threshold_in_force(project, self.card, self.model_checksum) if project is not None else NO_THRESHOLD
+        )
         n_accepted, n_rejected = int(self.positive.sum()), int((~self.positive).sum())
         unsure = count_pairs(project, PairFilter(status="unsure")) if project is not None else 0
-        self.summary.setText(describe_card(self.card, self.default))
+        self.summary.setText(describe_card(self.card, self.threshold))
         need = ""
         if min(n_accepted, n_rejected) < MIN_LABELS_PER_CLASS:
             need = (
@@ -175,13 +168,12 @@ class CalibrateView(QWidget):
             f"Labels on the current scan: <b>{n_accepted}</b> memorized (accepted) · <b>{n_rejected}</b> not a "
             f"match (rejected) · {unsure} unsure (not used){need}"
         )
-        threshold, _ = threshold_in_use(self.card, self.default)
+        threshold = self.threshold.value
         self.audit.setText(describe_audit(audit_estimate(project, threshold)) if project is not None else "")
         self.probability.setText(describe_fit(fit_isotonic(self.scores, self.positive)) if project is not None else "")
         self.double_read.setText(describe_agreement(*project_agreement(project)) if project is not None else "")
         self.null_scores = np.array(real_null_scores(project) if project is not None else [], dtype=np.float64)
         self.null = null_line(self.null_scores)
-        threshold, _ = threshold_in_use(self.card, self.default)
         marks = [threshold] if self.null is None else [threshold, self.null.p999, np.percentile(self.null_scores, 1)]
         low = histogram_floor(np.append(self.scores, marks))
         accepted, edges = score_histogram(self.scores[self.positive], low=low)
@@ -219,8 +211,8 @@ class CalibrateView(QWidget):
 
     def update_preview(self) -> None:
         """Show what the chosen target gives on the labels (threshold, precision, recall) and mark it."""
-        threshold, note = threshold_in_use(self.card, self.default)
-        self.histogram.set_threshold(threshold, f"threshold in use {threshold:.3f} ({note})")
+        threshold = self.threshold.value
+        self.histogram.set_threshold(threshold, f"threshold in use {threshold:.3f} ({self.threshold.label})")
         writable = self.project is not None and not self.project.read_only
         self.save.setEnabled(writable and self.enough_labels())
         if not self.enough_labels():

@@ -25,11 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.calibrate_view import threshold_in_use
 from app.workers import TaskRunner
 from lcmem.errors import LCMemError
 from lcmem.progress import CancelToken, Progress
-from lcmem.review.calibrate import LCMEM_DEFAULT, DefaultThreshold, ThresholdCard
+from lcmem.review.calibrate import ThresholdCard, threshold_in_force
 from lcmem.review.export import export_pairs
 from lcmem.review.report import write_report
 from lcmem.store.project import Project
@@ -67,15 +66,16 @@ class ExportDialog(QDialog):
         card: ThresholdCard | None,
         model_checksum: str,
         parent: QWidget | None = None,
-        default: DefaultThreshold = LCMEM_DEFAULT,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export pairs")
         self.project, self.runner, self.card, self.model_checksum = project, runner, card, model_checksum
-        threshold, note = threshold_in_use(card, default)
+        threshold = threshold_in_force(project, card, model_checksum)
         self.flagged = QRadioButton(
-            f"Flagged pairs: accepted as memorized, or scoring ≥ {threshold:.3f} ({note}) and not rejected"
+            f"Flagged pairs: accepted as memorized, or scoring ≥ {threshold.value:.3f} ({threshold.label}) and not "
+            "rejected"
         )
+        self.flagged.setToolTip(threshold.text)
         self.everything = QRadioButton("All candidate pairs of the current scan, with their flag")
         self.path = QLineEdit(str(project.path.with_name(project.path.stem + "-flagged.csv")))
         self.patient_ids = QCheckBox("Also export raw DICOM PatientIDs (identifying data)")
@@ -122,7 +122,10 @@ class ExportDialog(QDialog):
         layout.addLayout(where)
         layout.addWidget(privacy)
         layout.addWidget(
-            QLabel("A threshold card (OUT.threshold.json) is written beside the CSV and named in every row.")
+            QLabel(
+                "The threshold in force (OUT.threshold.json: its rule, quantile, real images behind it, and the "
+                "card if calibrated) is written beside the CSV and named in every row."
+            )
         )
         self.report.setChecked(True)
         layout.addWidget(self.report)
@@ -175,7 +178,7 @@ class ExportDialog(QDialog):
             return count
 
         def done(count: int) -> None:
-            written = f"threshold card: {out.with_suffix('.threshold.json').name}"
+            written = f"threshold in force: {out.with_suffix('.threshold.json').name}"
             if report is not None:
                 written += f"; report: {report.name}"
             self.result.setText(f"Wrote {count:,} pairs to {out} ({written}).")

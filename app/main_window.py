@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.about_dialog import AboutDialog
-from app.calibrate_view import CalibrateView, threshold_in_use
+from app.calibrate_view import NO_THRESHOLD, CalibrateView
 from app.demo_flow import DEMO_TOP_K, DemoLauncher, choose_demo_folder
 from app.export_dialog import ExportDialog
 from app.icon import app_icon
@@ -47,7 +47,7 @@ from app.start_page import StartPage
 from app.thumbnails import ThumbnailProvider
 from app.workers import TaskRunner
 from lcmem.errors import ProjectError
-from lcmem.review.calibrate import LCMEM_DEFAULT, ThresholdCard, default_threshold, latest_card
+from lcmem.review.calibrate import ThresholdCard, latest_card, threshold_in_force
 from lcmem.review.queue import ReviewQueue
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, current_scan_id
@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self.queue: ReviewQueue | None = None
         self.model_checksum: str | None = None
         self.card: ThresholdCard | None = None
-        self.default_threshold = LCMEM_DEFAULT
+        self.threshold = NO_THRESHOLD
         self.total_pairs = 0
         self.undecided_pairs = 0
         self.scan_dialog: ScanDialog | None = None
@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
         self.total_pairs = len(self.queue)
         self.undecided_pairs = count_pairs(project, PairFilter(status="undecided")) if self.total_pairs else 0
         self.card = latest_card(project, self.model_checksum) if self.model_checksum else None
-        self.default_threshold = default_threshold(project, self.model_checksum)
+        self.threshold = threshold_in_force(project, self.card, self.model_checksum)
         self.review.set_queue(self.queue)
         self._apply_threshold()
 
@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
         self.project.close()
         self.project = self.queue = self.card = None
         self.model_checksum = None
-        self.default_threshold = LCMEM_DEFAULT
+        self.threshold = NO_THRESHOLD
         self.total_pairs = self.undecided_pairs = 0
         self.setWindowTitle("LCMem Review")
         self.show_start()
@@ -405,7 +405,7 @@ class MainWindow(QMainWindow):
         if self.project is None or self.model_checksum is None:
             self.show_message("Scan the project before exporting")
             return None
-        dialog = ExportDialog(self.project, self.tasks, self.card, self.model_checksum, self, self.default_threshold)
+        dialog = ExportDialog(self.project, self.tasks, self.card, self.model_checksum, self)
         dialog.exported.connect(lambda count, path: self.show_message(f"Exported {count:,} pairs to {path}"))
         dialog.show()
         return dialog
@@ -427,12 +427,13 @@ class MainWindow(QMainWindow):
 
     def _card_saved(self, card: ThresholdCard) -> None:
         self.card = card
+        if self.project is not None:
+            self.threshold = threshold_in_force(self.project, card, self.model_checksum)
         self._apply_threshold()
         self.show_message(f"Threshold card saved: threshold {card.threshold:.3f}")
 
     def _apply_threshold(self) -> None:
-        threshold, note = threshold_in_use(self.card, self.default_threshold)
-        self.review.set_threshold(threshold, note)
+        self.review.set_threshold(self.threshold.value, self.threshold.label)
         self._update_status()
 
     def _tab_changed(self, index: int) -> None:
@@ -501,8 +502,8 @@ class MainWindow(QMainWindow):
             self.status_counts.setText(
                 f"{self.total_pairs:,} pairs · {decided:,} decided · {self.undecided_pairs:,} to go"
             )
-            threshold, note = threshold_in_use(self.card, self.default_threshold)
-            self.status_threshold.setText(f"Threshold {threshold:.3f} ({note})")
+            self.status_threshold.setText(f"Threshold {self.threshold.value:.3f} ({self.threshold.label})")
+            self.status_threshold.setToolTip(self.threshold.text)
         self.status_reviewer.setText(f"Reviewer: {self.settings.get(REVIEWER)}")
 
     def show_about(self) -> AboutDialog:

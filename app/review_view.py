@@ -39,9 +39,9 @@ from app.keys import PRESET_ACTIONS, Action, Keymap
 from app.pair_table import COLUMNS, SCORE, THUMB_SIZE, PairTableModel, decision_text
 from app.thumbnails import ThumbnailProvider
 from lcmem.errors import ProjectError
-from lcmem.review.curves import null_fraction_below
 from lcmem.review.probability import IsotonicFit, LiveFit
 from lcmem.review.queue import ReviewQueue
+from lcmem.scan.threshold import null_fraction_below
 from lcmem.store.queries import PairFilter, real_null_scores
 from lcmem.store.types import PairRow
 

@@ -5,6 +5,10 @@ and Google Sheets as a formula (CSV injection, OWASP); such text cells get a lea
 are written as numbers. Paths with commas, quotes or newlines are quoted by the ``csv`` module. Text that
 UTF-8 cannot hold (lone surrogates, from a file name that is not UTF-8) is written with backslash escapes
 rather than failing the whole file.
+
+Every output file (``lcmem scan``'s CSVs and run record, ``lcmem project export`` and ``report``) is created like
+any file a user saves: mode 0666 less the umask (0644 with the usual umask 022, 0600 with 077), never the 0600
+that :func:`tempfile.mkstemp` would leave on the renamed temporary file.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -36,7 +40,7 @@ def safe_cell(value: object) -> object:
 def naming_errors(target: Path) -> Iterator[None]:
     """Re-raise an ``OSError`` with ``target`` as its file name.
 
-    A failed ``write()`` (disk full) names no file and a failed ``mkstemp`` names the temporary one; the
+    A failed ``write()`` (disk full) names no file and a failed ``open`` names the temporary one; the
     user needs to know which output could not be written.
     """
     try:
@@ -45,6 +49,21 @@ def naming_errors(target: Path) -> Iterator[None]:
         if exc.filename == str(target) or exc.errno is None:
             raise
         raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
+
+
+def temporary_beside(target: Path) -> tuple[int, str]:
+    """Create a new hidden temporary file beside ``target`` (mode 0666 less the umask) and open it for writing.
+
+    Returns:
+        ``(file descriptor, path)``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temp = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
@@ -59,7 +78,7 @@ def atomic_text_file(path: str | Path, **options: Any) -> Iterator[TextIO]:
     """
     target = Path(path)
     with naming_errors(target):
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+        handle, temp = temporary_beside(target)
     try:
         with naming_errors(target), os.fdopen(handle, "w", encoding="utf-8", **options) as stream:
             yield stream
@@ -107,7 +126,7 @@ class CsvStream:
     def __init__(self, path: str | Path, header: Sequence[str]) -> None:
         self.target = Path(path)
         with naming_errors(self.target):
-            handle, self._temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+            handle, self._temp = temporary_beside(self.target)
         self._stream = os.fdopen(handle, "w", newline="", encoding="utf-8", errors="backslashreplace")
         self._writer = csv.writer(self._stream)
         self.rows = 0

@@ -22,7 +22,7 @@ from lcmem.index.prebuilt import read_index_manifest
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
 from lcmem.review.audit import audit_estimate, describe_audit
-from lcmem.review.calibrate import calibrate_project, default_threshold, latest_card
+from lcmem.review.calibrate import calibrate_project, latest_card, threshold_in_force
 from lcmem.review.curves import null_line
 from lcmem.review.double_read import describe_agreement, project_agreement
 from lcmem.review.export import export_pairs
@@ -118,7 +118,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     status = commands.add_parser(
         "status",
-        help="print counts, the current scan, the threshold, the findings, the real→real null line, the audit "
+        help="print counts, the current scan, the threshold in force (rule, quantile, real images behind it), the "
+        "findings, the real→real null line, the audit "
         "below the threshold, the calibrated-probability bands and the double-read agreement as JSON",
     )
     status.add_argument("project", type=Path)
@@ -238,12 +239,12 @@ def run_status(args: argparse.Namespace) -> int:
     """Print the project's state as JSON."""
     with Project.open(args.project, read_only=True) as project:
         scans = project.scans()
-        card = latest_card(project)
         line = null_line(np.array(real_null_scores(project)))
         done = [s for s in scans if s.status == "done"]
         checksum = done[-1].model_checksum if done else None
-        threshold = card.threshold if card else default_threshold(project, checksum).value
-        audit = audit_estimate(project, threshold)
+        card = latest_card(project, checksum)
+        threshold = threshold_in_force(project, card, checksum)
+        audit = audit_estimate(project, threshold.value)
         findings, _ = collect_findings(project, threshold)
         between, within = project_agreement(project)
         fit = project_fit(project)
@@ -256,6 +257,7 @@ def run_status(args: argparse.Namespace) -> int:
             "undecided": count_pairs(project, PairFilter(status="undecided")),
             "decisions": len(project.decisions()),
             "problems": len(list_problems(project)),
+            "threshold_in_force": threshold.to_dict(),
             "threshold_card": asdict(card) if card else None,
             "real_null": asdict(line) if line else None,
             "findings": {**asdict(findings), "text": describe_findings(findings)},

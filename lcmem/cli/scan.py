@@ -16,6 +16,7 @@ from lcmem.io.types import DEFAULT_MAX_PIXELS
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
 from lcmem.runtime import configure_threads, resolve_device
+from lcmem.scan.null import dicom_patient_identity
 from lcmem.scan.pipeline import run_scan
 from lcmem.scan.real_side import RealIndex
 from lcmem.scan.report import MatchWriter, write_problems, write_run_record
@@ -57,7 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the scan and write ``--out``, the problems CSV and ``OUT.run.json``."""
+    """Run the scan and write ``--out`` (flagged under the threshold in force), the problems CSV and
+    ``OUT.run.json``."""
     model_path = args.model or default_bundle_path()
     if model_path is None:
         raise BundleError("no default model is installed yet: pass --model BUNDLE_DIR")
@@ -87,10 +89,20 @@ def run(args: argparse.Namespace) -> int:
         if args.no_cache
         else EmbeddingCache(args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim)
     )
-    writer = MatchWriter(out)
+    writer = MatchWriter(out, bundle.config.default_threshold)
     bar = StageProgressBar(enabled=not args.quiet)
     try:
-        summary = run_scan(reals, args.synthetic, bundle, writer, settings=settings, cache=cache, progress=bar)
+        summary = run_scan(
+            reals,
+            args.synthetic,
+            bundle,
+            writer,
+            settings=settings,
+            cache=cache,
+            progress=bar,
+            on_null=writer.anchor,
+            real_identity=dicom_patient_identity(),
+        )
         writer.commit()
     except BaseException:
         writer.discard()
@@ -101,11 +113,13 @@ def run(args: argparse.Namespace) -> int:
             cache.close()
     write_problems(problems_path, summary.problems)
     inputs.update(synthetic=[str(p) for p in args.synthetic], model=str(Path(model_path).resolve()))
-    write_run_record(out.with_name(out.stem + ".run.json"), summary, settings, inputs)
+    write_run_record(out.with_name(out.stem + ".run.json"), summary, settings, inputs, writer.threshold, writer.flagged)
     print(
         f"{summary.n_synthetic_items} synthetic × {summary.n_real_items} real images: {summary.n_candidates} "
         f"candidate pairs → {out}; {len(summary.problems)} unreadable → {problems_path} "
-        f"({summary.cached_files} files from cache, {summary.computed_files} embedded)",
+        f"({summary.cached_files} files from cache, {summary.computed_files} embedded)\n"
+        f"{writer.flagged} pairs flagged under the threshold in force {writer.threshold.value:.3f} "
+        f"({writer.threshold.rule}): {writer.threshold.text}",
         file=sys.stderr,
     )
     return 0

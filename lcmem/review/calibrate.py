@@ -1,9 +1,10 @@
 """Threshold calibration from reviewer labels: operating points with bootstrap CIs, and threshold cards.
 
 A threshold is stated as an operating point ("recall ≥ 0.99 on N labelled pairs: precision p [lo, hi]"),
-never as a bare number. Until both classes have :data:`MIN_LABELS_PER_CLASS` labels, a default is used
-and the card says so: the scanning model's own threshold where its bundle carries one (fitted by
-``lcmem eval`` on its val split), else the documented :data:`DEFAULT_THRESHOLD`.
+never as a bare number. Until both classes have :data:`MIN_LABELS_PER_CLASS` labels, the threshold in force
+(:func:`threshold_in_force`) is anchored on the project's real images (:mod:`lcmem.scan.threshold`: the
+real→real null scores' 99.9 % quantile), never below the default: the scanning model's own threshold where its
+bundle carries one (fitted by ``lcmem eval`` on its val split), else the documented :data:`DEFAULT_THRESHOLD`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import numpy as np
 from sqlalchemy import select
 
 from lcmem.errors import ProjectError
+from lcmem.scan.threshold import LCMEM_DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
+from lcmem.scan.threshold import ThresholdInForce, calibrated_threshold, null_anchored_threshold
 from lcmem.store.project import Project, utc_now
-from lcmem.store.queries import labelled_scores
+from lcmem.store.queries import labelled_scores, real_null_scores
 from lcmem.store.schema import threshold_cards
 
-DEFAULT_THRESHOLD = 0.5
-"""The LCMem decision threshold of the official training and test code (pair probability 0.5)."""
 MIN_LABELS_PER_CLASS = 10
 
 
@@ -93,6 +94,32 @@ class ThresholdCard:
     note: str = ""
 
 
+def card_is_calibrated(card: ThresholdCard | None) -> bool:
+    """Whether a card holds a fitted operating point (not the stand-in saved with too few labels)."""
+    return card is not None and card.rule != "default"
+
+
+def describe_target(card: ThresholdCard) -> str:
+    """``calibrated for recall ≥ 0.99 on 12 memorized and 30 not-a-match labels``."""
+    target = "recall" if card.rule == "target_recall" else "precision"
+    return (
+        f"calibrated for {target} ≥ {card.target:g} on {card.n_accepted} memorized and {card.n_rejected} "
+        "not-a-match labels"
+    )
+
+
+def threshold_in_force(project: Project, card: ThresholdCard | None, model_checksum: str | None) -> ThresholdInForce:
+    """The threshold that flags the project's pairs: a calibrated ``card``'s, else the current scan's real→real
+    null scores at their 99.9 % quantile, never below the :func:`default_threshold`
+    (:func:`~lcmem.scan.threshold.null_anchored_threshold`)."""
+    default = default_threshold(project, model_checksum)
+    model_default = default.value if default.from_model else None
+    null = real_null_scores(project)
+    if card is not None and card_is_calibrated(card):
+        return calibrated_threshold(card.threshold, describe_target(card), null, model_default)
+    return null_anchored_threshold(null, model_default)
+
+
 def precision_recall_at(scores: np.ndarray, positive: np.ndarray, threshold: float) -> tuple[float, float]:
     """Precision and recall of the rule ``score ≥ threshold`` (precision 1.0 when nothing is flagged)."""
     flagged = scores >= threshold
@@ -155,7 +182,8 @@ def calibrate_project(
 ) -> ThresholdCard:
     """Fit a threshold card from the project's accept/reject labels on its current scan (and save it).
 
-    With too few labels the card carries the :func:`default_threshold` and rule ``"default"``.
+    With too few labels the card has rule ``"default"`` and carries the :func:`threshold_in_force` before
+    calibration (it does not count as calibrated).
     """
     labelled = labelled_scores(project)
     scores = np.array([s for s, _ in labelled], dtype=np.float64)
@@ -163,12 +191,12 @@ def calibrate_project(
     n_accepted, n_rejected = int(positive.sum()), int((~positive).sum())
     target = target_recall if target_recall is not None else target_precision
     if min(n_accepted, n_rejected) < MIN_LABELS_PER_CLASS:
-        default = default_threshold(project, model_checksum)
+        anchored = threshold_in_force(project, None, model_checksum)
         card = ThresholdCard(
             model_checksum,
             "default",
             target,
-            default.value,
+            anchored.value,
             n_accepted,
             n_rejected,
             None,
@@ -176,8 +204,8 @@ def calibrate_project(
             None,
             None,
             utc_now(),
-            f"fewer than {MIN_LABELS_PER_CLASS} accepted and {MIN_LABELS_PER_CLASS} rejected labels: "
-            f"{default.explanation} is used",
+            f"fewer than {MIN_LABELS_PER_CLASS} accepted and {MIN_LABELS_PER_CLASS} rejected labels: the "
+            f"threshold in force stays {anchored.value:.3f}, {anchored.rule}: {anchored.text}",
         )
     else:
         try:

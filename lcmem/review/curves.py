@@ -134,14 +134,6 @@ class NullLine:
     p999: float
 
 
-def null_fraction_below(sorted_scores: np.ndarray, score: float) -> float | None:
-    """The fraction of null scores (ascending) strictly below ``score``: 0.995 means the pair is closer than
-    99.5 % of real images are to their nearest other real image; ``None`` without null scores."""
-    if sorted_scores.size == 0:
-        return None
-    return float(np.searchsorted(sorted_scores, score, side="left")) / sorted_scores.size
-
-
 def null_line(scores: np.ndarray) -> NullLine | None:
     """The 99th and 99.9th percentiles (linear interpolation) of null ``scores``; ``None`` without scores."""
     if scores.size == 0:

@@ -1,20 +1,21 @@
 """Export of flagged pairs as CSV (formula-injection safe), with the threshold card beside it.
 
-Flagged = accepted by a reviewer, or scoring at or above the card's threshold and not rejected. Patient ids
+Flagged = accepted by a reviewer, or not rejected and flagged by the threshold in force (a calibrated card's,
+else anchored on the real→real null scores: :func:`~lcmem.review.calibrate.threshold_in_force`). Patient ids
 are exported pseudonymised; the raw PatientID only when the caller explicitly asks for it.
 ``null_fraction_below`` puts each score against the scan's real→real null scores: 0.999 means the pair is
 closer than 99.9 % of real images are to their nearest other real image (empty when the scan has none).
 ``memorized_kind`` is what the reviewer said an accepted pair is: ``copy`` or ``patient`` (empty when not said).
 ``calibrated_probability`` is the rate of memorized pairs among the labelled pairs of the pair's score band
 (:mod:`lcmem.review.probability`; outside the labelled scores, the nearest band's; empty before there are
-enough labels). ``second_reads`` lists the blind second reads of a pair (reviewer QC,
+enough labels). The first columns are :data:`~lcmem.scan.report.PAIR_COLUMNS`, as in ``lcmem scan``'s
+``matches.csv``. ``second_reads`` lists the blind second reads of a pair (reviewer QC,
 :mod:`lcmem.review.double_read`) as ``reviewer: decision`` entries separated by ``; `` (they never change
 ``decision``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -23,23 +24,18 @@ import numpy as np
 from sqlalchemy import select
 
 from lcmem.csv_cells import write_csv_atomic
-from lcmem.review.calibrate import ThresholdCard, default_threshold
-from lcmem.review.curves import null_fraction_below
+from lcmem.json_files import write_json_atomic
+from lcmem.review.calibrate import ThresholdCard, threshold_in_force
 from lcmem.review.probability import project_fit
+from lcmem.scan.report import PAIR_COLUMNS, fraction_text
+from lcmem.scan.threshold import ThresholdInForce, null_fraction_below
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, list_pairs, real_null_scores
 from lcmem.store.schema import decisions, images
 from lcmem.store.types import PairKey, PairRow
 
 BASE_COLUMNS = (
-    "synthetic_path",
-    "real_path",
-    "synthetic_frame",
-    "real_frame",
-    "synthetic_sha256",
-    "real_sha256",
-    "score",
-    "null_fraction_below",
+    *PAIR_COLUMNS,
     "calibrated_probability",
     "rank",
     "flag",
@@ -65,11 +61,11 @@ BASE_COLUMNS = (
 RAW_ID_COLUMNS = ("synthetic_patient_id", "real_patient_id")
 
 
-def flag_of(row: PairRow, threshold: float) -> str:
+def flag_of(row: PairRow, threshold: ThresholdInForce) -> str:
     """Why a pair is flagged (``accepted`` / ``above_threshold``), or ``""``."""
     if row.decision == "accept":
         return "accepted"
-    if row.decision != "reject" and row.score >= threshold:
+    if row.decision != "reject" and threshold.flags(row.score):
         return "above_threshold"
     return ""
 
@@ -79,19 +75,6 @@ def pair_rows(project: Project, page: int = 5000) -> Iterator[PairRow]:
     total = count_pairs(project)
     for offset in range(0, total, page):
         yield from list_pairs(project, PairFilter(), offset, page)
-
-
-def threshold_in_force(project: Project, card: ThresholdCard | None, model_checksum: str) -> tuple[float, dict]:
-    """The threshold that flags pairs: the card's, else the :func:`~lcmem.review.calibrate.default_threshold`;
-    with the card as written beside an export (``rule`` is ``"default"`` for the default)."""
-    if card is not None:
-        return card.threshold, asdict(card)
-    default = default_threshold(project, model_checksum)
-    return default.value, {
-        "rule": "default",
-        "threshold": default.value,
-        "note": f"not calibrated: {default.explanation}",
-    }
 
 
 def export_pairs(
@@ -105,11 +88,10 @@ def export_pairs(
 ) -> int:
     """Write flagged pairs (or all with ``include_all``) to ``out``; return the number of rows.
 
-    The card (or the :func:`~lcmem.review.calibrate.default_threshold`) is written to ``OUT.threshold.json``
-    and named in every row.
+    The threshold in force (its rule, quantile and number of real images) and the card, if any, are written to
+    ``OUT.threshold.json``; the threshold and its rule are named in every row.
     """
-    threshold, card_data = threshold_in_force(project, card, model_checksum)
-    rule = card_data["rule"]
+    threshold = threshold_in_force(project, card, model_checksum)
     columns = BASE_COLUMNS + (RAW_ID_COLUMNS if include_patient_ids else ())
     details = _image_details(project)
     extras = decision_extras(project)
@@ -133,8 +115,8 @@ def export_pairs(
                 k.synthetic_sha256,
                 k.real_sha256,
                 f"{row.score:.6f}",
-                _fraction_text(null_fraction_below(null, row.score)),
-                _fraction_text(fit.probability(row.score) if fit is not None else None),
+                fraction_text(null_fraction_below(null, row.score)),
+                fraction_text(fit.probability(row.score) if fit is not None else None),
                 row.rank,
                 flag,
                 row.decision or "",
@@ -151,8 +133,8 @@ def export_pairs(
                 r.get("series"),
                 s.get("study"),
                 r.get("study"),
-                f"{threshold:.6f}",
-                rule,
+                f"{threshold.value:.6f}",
+                threshold.rule,
                 model_checksum,
             ]
             if include_patient_ids:
@@ -160,7 +142,8 @@ def export_pairs(
             yield values
 
     count = write_csv_atomic(out, columns, rows())
-    Path(str(out)).with_suffix(".threshold.json").write_text(json.dumps(card_data, indent=2) + "\n", "utf-8")
+    record = {**threshold.to_dict(), "card": asdict(card) if card is not None else None}
+    write_json_atomic(Path(str(out)).with_suffix(".threshold.json"), record)
     return count
 
 
@@ -183,10 +166,6 @@ def _image_details(project: Project) -> dict[tuple[str, int], dict[str, str | No
             }
             for r in conn.execute(query)
         }
-
-
-def _fraction_text(fraction: float | None) -> str:
-    return "" if fraction is None else f"{fraction:.4f}"
 
 
 def decision_extras(project: Project) -> dict[PairKey, tuple[str, str]]:

@@ -28,13 +28,14 @@ from lcmem import __version__
 from lcmem.csv_cells import atomic_text_file
 from lcmem.errors import LCMemError
 from lcmem.review.audit import audit_estimate, describe_audit
-from lcmem.review.calibrate import ThresholdCard
+from lcmem.review.calibrate import ThresholdCard, threshold_in_force
 from lcmem.review.compare import describe_window
-from lcmem.review.curves import null_fraction_below, null_line
+from lcmem.review.curves import null_line
 from lcmem.review.double_read import describe_agreement, project_agreement
-from lcmem.review.export import decision_extras, flag_of, pair_rows, threshold_in_force
+from lcmem.review.export import decision_extras, flag_of, pair_rows
 from lcmem.review.probability import IsotonicFit, describe_fit, project_fit
 from lcmem.review.thumbnails import shrink
+from lcmem.scan.threshold import RULE_CARD, ThresholdInForce, null_fraction_below
 from lcmem.store.project import Project, utc_now
 from lcmem.store.queries import count_images, real_null_scores
 from lcmem.store.types import DECISION_TEXT, KIND_TEXT, PairRow
@@ -91,10 +92,10 @@ def write_report(
     Raises:
         OSError: the report cannot be written where asked (its ``filename`` is ``out``).
     """
-    threshold, card_data = threshold_in_force(project, card, model_checksum)
+    threshold = threshold_in_force(project, card, model_checksum)
     findings, shown = collect_findings(project, threshold, include_all=include_all)
     null = np.array(real_null_scores(project), dtype=np.float64)
-    evidence = [_null_sentence(null), describe_audit(audit_estimate(project, threshold))]
+    evidence = [_null_sentence(null), describe_audit(audit_estimate(project, threshold.value))]
     fit = project_fit(project)
     evidence += [describe_fit(fit), describe_agreement(*project_agreement(project))]
     notes = {key: note for key, (note, _hidden) in decision_extras(project).items() if note}
@@ -121,7 +122,7 @@ def write_report(
         ("Report written", f"{utc_now()} by lcmem {__version__}"),
         ("Model", f"{scan.model_name if scan else '—'} · checksum {model_checksum}"),
         ("Scan", f"{scan.started_at} → {scan.finished_at}" if scan else "no finished scan"),
-        ("Threshold", f"{threshold:.4f} · {_card_text(card_data)}"),
+        ("Threshold", f"{threshold.value:.4f} · {_threshold_text(threshold, card)}"),
         ("Pairs listed", "every candidate pair" if include_all else "flagged pairs only"),
     ]
     document = _document(findings, checked, evidence, rows_html, include_all)
@@ -131,9 +132,10 @@ def write_report(
 
 
 def collect_findings(
-    project: Project, threshold: float, *, include_all: bool = False
+    project: Project, threshold: ThresholdInForce, *, include_all: bool = False
 ) -> tuple[Findings, list[tuple[PairRow, str]]]:
-    """The findings at ``threshold`` and the pairs a report lists (flagged, or all), each with its flag."""
+    """The findings under the ``threshold`` in force and the pairs a report lists (flagged, or all), each with
+    its flag."""
     shown: list[tuple[PairRow, str]] = []
     accepted_synthetic, accepted_real, patients = set(), set(), set()
     pairs = decided = flagged = accepted = flagged_undecided = 0
@@ -204,13 +206,13 @@ def _null_sentence(null: np.ndarray) -> str:
     )
 
 
-def _card_text(card: dict) -> str:
-    if card["rule"] == "default":
-        return str(card.get("note", "default"))
-    text = f"calibrated ({card['rule']} {card.get('target')}) on {card['n_accepted']} memorized and "
-    text += f"{card['n_rejected']} not-a-match labels, {card['created_at']}"
-    if card.get("precision") is not None and card.get("recall") is not None:
-        text += f": precision {card['precision']:.2f}, recall {card['recall']:.2f} on those labels"
+def _threshold_text(threshold: ThresholdInForce, card: ThresholdCard | None) -> str:
+    """The rule, what being flagged means, and for a card when it was made and what it achieves."""
+    text = f"{threshold.rule}: {threshold.text}"
+    if threshold.rule == RULE_CARD and card is not None:
+        text += f"; card of {card.created_at}"
+        if card.precision is not None and card.recall is not None:
+            text += f": precision {card.precision:.2f}, recall {card.recall:.2f} on those labels"
     return text
 
 

@@ -13,6 +13,7 @@ again with four times ``k``, up to ``max_k``; if still none is left it gets no n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ import numpy as np
 from lcmem.embed.types import EmbeddedSet, ImageRef
 from lcmem.index.faiss_index import CandidateIndex
 from lcmem.index.rescore import rescore_candidates
+from lcmem.io import read_dicom_identifiers
 from lcmem.model.siamese import SiameseNetwork
 from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
 
@@ -37,6 +39,18 @@ class NullScore:
     real: ImageRef
     nearest: ImageRef
     score: float
+
+
+def dicom_patient_identity() -> IdentityFunction:
+    """An item's DICOM PatientID (each file's header read once), ``None`` for other files: the identity a project
+    gives (pseudonymised), for ``lcmem scan``, which keeps no project."""
+
+    @functools.cache
+    def patient(path: str) -> str | None:
+        identifiers = read_dicom_identifiers(path)
+        return identifiers.patient_id if identifiers else None
+
+    return lambda ref: patient(ref.path)
 
 
 def _codes(values: list[str | None]) -> np.ndarray:

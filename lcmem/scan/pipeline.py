@@ -62,9 +62,10 @@ def run_scan(
         on_items: receives ``("real" | "synthetic", EmbeddedSet)`` before any candidate naming those items is
             emitted (a project records its images there): each side once, after it is embedded; a prebuilt
             index, which may hold 10^7 reals, hands instead each chunk's new real candidates.
-        on_null: receives, after the candidates, the real→real null scores (:mod:`lcmem.scan.null`): for
-            up to ``settings.null_sample`` reals, the best score against a different real item. ``None``:
-            they are not computed; nor are they for a prebuilt index.
+        on_null: receives, before any candidate (so that a sink can place each candidate among them, e.g. to
+            apply the threshold in force, :mod:`lcmem.scan.threshold`), the real→real null scores
+            (:mod:`lcmem.scan.null`): for up to ``settings.null_sample`` reals, the best score against a different
+            real item. ``None``: they are not computed; nor are they for a prebuilt index.
         real_identity: a real item's identity (e.g. its pseudonymised patient id), or ``None`` if unknown;
             reals of the same identity do not count as different for ``on_null``. It is called only after
             ``on_items``, so a caller may derive identities from what it recorded there.
@@ -99,10 +100,6 @@ def run_scan(
                 on_items("real", real.embedded)
             on_items("synthetic", synthetics)
 
-        clock = time.perf_counter()
-        n_candidates = _search_and_rescore(real, synthetics, bundle, settings, sink, on_items, progress, cancel)
-        seconds["search"] = time.perf_counter() - clock
-
         n_null = 0
         if on_null is not None and real.embedded is not None:
             clock = time.perf_counter()
@@ -120,6 +117,10 @@ def run_scan(
             on_null(null_scores)
             n_null = len(null_scores)
             seconds["null"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        n_candidates = _search_and_rescore(real, synthetics, bundle, settings, sink, on_items, progress, cancel)
+        seconds["search"] = time.perf_counter() - clock
     finally:
         real.close()
 

@@ -9,8 +9,8 @@ from app.calibrate_view import CalibrateView
 from app.keys import Action
 from app.review_view import ReviewView
 from lcmem.review.audit import audit_estimate, describe_audit
-from lcmem.review.calibrate import DefaultThreshold
-from lcmem.store.queries import PairFilter, list_pair_ids, list_pairs
+from lcmem.scan.threshold import calibrated_threshold
+from lcmem.store.queries import PairFilter, list_pair_ids, list_pairs, real_null_scores
 
 
 def test_the_audit_sample_lists_pairs_below_the_threshold_in_audit_order(
@@ -28,7 +28,8 @@ def test_the_audit_sample_lists_pairs_below_the_threshold_in_audit_order(
     review.status.setCurrentIndex(review.status.findData("all"))
     assert review.queue.pair_filter.sort == "score" and review.queue.pair_filter.max_score is None
 
-    monkeypatch.setattr(calibrate_view, "default_threshold", lambda _p, _m: DefaultThreshold(threshold, True))
+    card = calibrated_threshold(threshold, "at the median score", real_null_scores(project), None)
+    monkeypatch.setattr(calibrate_view, "threshold_in_force", lambda _p, _c, _m: card)
     calibration = CalibrateView()
     qtbot.addWidget(calibration)
     calibration.set_project(project, None)

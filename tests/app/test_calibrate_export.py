@@ -7,17 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
 from app.calibrate_view import CalibrateView
 from app.export_dialog import ExportDialog, report_path
 from app.keys import Action
 from app.workers import TaskRunner
-from lcmem.review.calibrate import DEFAULT_THRESHOLD, calibrate_project, default_threshold, latest_card
+from lcmem.review.calibrate import DEFAULT_THRESHOLD, calibrate_project, latest_card, threshold_in_force
 from lcmem.review.probability import project_fit
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, list_pairs, real_null_scores
-from lcmem.store.schema import scans
+from lcmem.store.schema import null_scores, scans
 
 CHECKSUM = "model-checksum"
 
@@ -36,7 +36,8 @@ def test_the_default_threshold_is_shown_as_not_calibrated_until_there_are_enough
     view = CalibrateView()
     qtbot.addWidget(view)
     view.set_project(scanned, CHECKSUM)
-    assert "default (not calibrated)" in view.summary.text() and f"{DEFAULT_THRESHOLD:.2f}" in view.summary.text()
+    summary = view.summary.text()  # 14 reals: too few to anchor on, the LCMem default and why
+    assert f"{DEFAULT_THRESHOLD:.3f} — LCMem default (not calibrated)" in summary and "too few" in summary
     assert "needs at least 10 of each" in view.labels.text()
     assert not view.save.isEnabled()
     assert view.histogram.accepted.sum() + view.histogram.rejected.sum() == 0 and not view.roc.has_data()
@@ -141,13 +142,11 @@ def test_a_model_threshold_recorded_by_the_scan_is_the_default_shown(qtbot, scan
     qtbot.addWidget(view)
     view.set_project(scanned, CHECKSUM)
     assert "0.731 — model default (not calibrated)" in view.summary.text()
-    assert "fitted on its validation data" in view.summary.text()
+    assert "the model default 0.731: only 14 real→real scores" in view.summary.text()
     assert view.histogram.threshold == pytest.approx(0.731)
-    dialog = ExportDialog(
-        scanned, TaskRunner(1, inline=True), None, CHECKSUM, None, default_threshold(scanned, CHECKSUM)
-    )
+    dialog = ExportDialog(scanned, TaskRunner(1, inline=True), None, CHECKSUM)
     qtbot.addWidget(dialog)
-    assert "≥ 0.731 (model default, not calibrated)" in dialog.flagged.text()
+    assert "≥ 0.731 (model default: 14 real→real scores, too few (need 20))" in dialog.flagged.text()
 
 
 def test_the_calibrated_probability_follows_the_labels(qtbot, review, tmp_path: Path) -> None:
@@ -180,3 +179,24 @@ def test_the_calibrated_probability_follows_the_labels(qtbot, review, tmp_path: 
     qtbot.addWidget(calibration)
     calibration.set_project(scanned, CHECKSUM)
     assert calibration.probability.text().startswith(f"Calibrated probability (isotonic fit of {len(rows)} labels")
+
+
+def test_the_threshold_anchored_on_the_real_images_is_shown_with_its_rule_and_count(
+    qtbot, window, scanned: Project
+) -> None:
+    with scanned.transaction() as conn:  # 14 real items; their null scores twice over: 28, enough to anchor on
+        rows = [dict(r._mapping) for r in conn.execute(select(null_scores))]
+        conn.execute(insert(null_scores), [{k: v for k, v in r.items() if k != "id"} for r in rows])
+    expected = threshold_in_force(scanned, None, scanned.scans()[-1].model_checksum)
+    assert (expected.rule, expected.n_null) == ("real→real null", 28)
+    path = scanned.path
+    scanned.close()
+    assert window.open_project(path)
+    assert (
+        window.status_threshold.text() == f"Threshold {expected.value:.3f} (real→real null, 96.6 % of 28 real images)"
+    )
+    assert window.status_threshold.toolTip() == expected.text
+    window.calibration.refresh()
+    assert "— real→real null (not calibrated)" in window.calibration.summary.text()
+    assert "closest of the 28 training images" in window.calibration.summary.text()
+    assert "(real→real null, 96.6 % of 28 real images)" in window.review.compare.info.text()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from importlib import metadata
@@ -15,6 +17,8 @@ import torch
 
 from lcmem.cli.main import main
 from lcmem.model.siamese import SiameseNetwork
+from lcmem.review.export import BASE_COLUMNS
+from lcmem.scan.report import MATCH_COLUMNS, PAIR_COLUMNS
 from tests.conftest import write_images
 
 
@@ -57,13 +61,15 @@ def test_scan_writes_ranked_matches_problems_and_a_run_record(
     rows = read_csv(out)
     assert list(rows[0]) == [
         "synthetic_path",
-        "synthetic_frame",
         "real_path",
+        "synthetic_frame",
         "real_frame",
-        "rank",
-        "score",
         "synthetic_sha256",
         "real_sha256",
+        "score",
+        "null_fraction_below",
+        "rank",
+        "flagged",
     ]
     assert len(rows) == 3 * 3
     leak = [r for r in rows if r["synthetic_path"].endswith("leak.png")]
@@ -74,6 +80,11 @@ def test_scan_writes_ranked_matches_problems_and_a_run_record(
     assert [Path(p["path"]).name for p in problems] == ["corrupt.jpg"]
     assert problems[0]["reason"]
     record = json.loads(out.with_name("matches.run.json").read_text())
+    threshold = record["threshold_in_force"]  # 10 reals: too few to anchor, the LCMem default (no model default)
+    assert (threshold["rule"], threshold["value"], threshold["n_null"]) == ("LCMem default", 0.5, 10)
+    assert "too few" in threshold["text"] and record["summary"]["n_null_scores"] == 10
+    assert [r["flagged"] for r in rows] == [str(int(float(r["score"]) >= 0.5)) for r in rows]
+    assert record["n_flagged"] == sum(r["flagged"] == "1" for r in rows)
     assert record["summary"]["computed_files"] == 12
     assert record["settings"]["top_k"] == 3
     assert record["software"]["torch"] == metadata.version("torch")
@@ -83,6 +94,52 @@ def test_scan_writes_ranked_matches_problems_and_a_run_record(
     assert (again["summary"]["computed_files"], again["summary"]["cached_files"]) == (0, 13)
     assert read_csv(out) == rows
     assert "candidate pairs" in capsys.readouterr().err
+
+
+def test_scan_flags_pairs_under_the_threshold_anchored_on_its_real_images(
+    tiny_bundle_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    real, synthetic, out = tmp_path / "real", tmp_path / "synthetic", tmp_path / "out" / "matches.csv"
+    write_images(real, list(range(30)))
+    write_images(synthetic, [60, 61, 62])
+    for index in (3, 7):
+        shutil.copy(real / f"img_{index:04d}.png", synthetic / f"copy_{index}.png")
+    options = ["--model", str(tiny_bundle_dir), "--top-k", "5", "--threads", "1", "--quiet"]
+    assert main(["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(out), *options]) == 0
+    threshold = json.loads(out.with_name("matches.run.json").read_text())["threshold_in_force"]
+    assert (threshold["rule"], threshold["n_null"], threshold["model_default"]) == ("real→real null", 30, None)
+    assert threshold["quantile"] == pytest.approx(30 / 31) and threshold["value"] == threshold["null_value"]
+    rows = read_csv(out)
+    assert list(rows[0]) == list(MATCH_COLUMNS) and len(rows) == 5 * 5
+    for row in rows:
+        score, below = float(row["score"]), float(row["null_fraction_below"])
+        assert row["flagged"] == str(int(score >= threshold["value"]))
+        assert (below == 1.0) == (score > threshold["value"])  # the threshold is the largest null score
+    copies = [r for r in rows if Path(r["synthetic_path"]).name.startswith("copy") and r["rank"] == "1"]
+    assert {r["flagged"] for r in copies} == {"1"} and all(r["synthetic_sha256"] == r["real_sha256"] for r in copies)
+    assert f"pairs flagged under the threshold in force {threshold['value']:.3f}" in capsys.readouterr().err
+
+
+def test_scan_and_export_share_their_columns_in_one_order() -> None:
+    assert MATCH_COLUMNS[: len(PAIR_COLUMNS)] == BASE_COLUMNS[: len(PAIR_COLUMNS)] == PAIR_COLUMNS
+    shared = [c for c in MATCH_COLUMNS if c in BASE_COLUMNS]
+    assert shared == [c for c in BASE_COLUMNS if c in MATCH_COLUMNS] and "rank" in shared
+
+
+def test_scan_outputs_are_created_with_the_umask_not_owner_only(
+    tiny_bundle_dir: Path, scan_folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    real, synthetic = scan_folders
+    out = tmp_path / "out" / "matches.csv"
+    previous = os.umask(0o027)
+    try:
+        options = ["--model", str(tiny_bundle_dir), "--threads", "1", "--quiet"]
+        assert main(["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(out), *options]) == 0
+    finally:
+        os.umask(previous)
+    written = sorted(p.name for p in out.parent.iterdir())
+    assert written == ["matches.csv", "matches.problems.csv", "matches.run.json"]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in out.parent.iterdir()} == {0o640}
 
 
 def test_scan_without_model_says_what_to_do(scan_folders, tmp_path: Path, monkeypatch, capsys) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -33,6 +34,9 @@ def test_headless_workflow(tiny_bundle_dir: Path, tmp_path: Path, capsys: pytest
     state = status(project, capsys)
     assert (state["pairs"], state["undecided"], state["problems"]) == (21, 21, 1)
     assert state["real_null"]["n"] == 14 and 0.0 <= state["real_null"]["p99"] <= state["real_null"]["p999"] <= 1.0
+    threshold = state["threshold_in_force"]  # 14 real items: too few to anchor on, the LCMem default is said
+    assert (threshold["rule"], threshold["value"], threshold["n_null"]) == ("LCMem default", 0.5, 14)
+    assert "only 14 real→real scores, too few" in threshold["text"]
     audit = state["audit"]
     assert audit["below"] <= 21 and (audit["reviewed"], audit["upper"]) == (0, None)
     expected = "No pair scores below" if audit["below"] == 0 else "Audit below the threshold"
@@ -53,8 +57,17 @@ def test_headless_workflow(tiny_bundle_dir: Path, tmp_path: Path, capsys: pytest
     assert findings["text"].startswith("1 of ")
     assert main(["project", "calibrate", str(project), "--target-recall", "0.99"]) == 0
     assert json.loads(capsys.readouterr().out)["rule"] == "default"
-    out = tmp_path / "flagged.csv"
-    assert main(["project", "export", str(project), "--out", str(out)]) == 0
+    out, report = tmp_path / "out" / "flagged.csv", tmp_path / "out" / "report.html"
+    out.parent.mkdir()
+    previous = os.umask(0o027)
+    try:
+        assert main(["project", "export", str(project), "--out", str(out)]) == 0
+        assert main(["project", "report", str(project), "--out", str(report)]) == 0
+    finally:
+        os.umask(previous)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["flagged.csv", "flagged.threshold.json", "report.html"]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in out.parent.iterdir()} == {0o640}  # as lcmem scan's outputs
+    assert json.loads(out.with_suffix(".threshold.json").read_text())["text"] == threshold["text"]
     with out.open(newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     accepted = [r for r in rows if r["decision"] == "accept"]

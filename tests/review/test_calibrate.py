@@ -80,12 +80,13 @@ def test_a_model_threshold_is_the_default_until_calibrated(tmp_path: Path, tiny_
         assert default == DefaultThreshold(0.731, from_model=True) and "0.731" in default.explanation
         assert default_threshold(project, "another model") == LCMEM_DEFAULT
         card = calibrate_project(project, bundle.checksum, target_recall=0.99, save=False)
-        assert card.rule == "default" and card.threshold == 0.731 and "model's default threshold" in card.note
+        assert card.rule == "default" and card.threshold == 0.731 and "model default 0.731" in card.note
         out = tmp_path / "flagged.csv"
         export_pairs(project, out, None, bundle.checksum, include_all=True)
         rows = list(csv.DictReader(out.open()))
         assert rows and {r["threshold"] for r in rows} == {"0.731000"}
-        assert json.loads(out.with_suffix(".threshold.json").read_text())["threshold"] == 0.731
+        written = json.loads(out.with_suffix(".threshold.json").read_text())
+        assert (written["value"], written["model_default"]) == (0.731, 0.731)
 
 
 def test_a_model_threshold_outside_zero_one_is_ignored(tiny_bundle_dir: Path) -> None:

@@ -8,7 +8,6 @@ import pytest
 from lcmem.review.curves import (
     GRID,
     histogram_floor,
-    null_fraction_below,
     null_line,
     pr_curve,
     roc_curve,
@@ -56,12 +55,3 @@ def test_null_line_is_the_99th_and_99_9th_percentile() -> None:
     assert line is not None and line.n == 1001
     assert (line.p99, line.p999) == pytest.approx((0.99, 0.999))
     assert null_line(np.zeros(0)) is None
-
-
-def test_null_fraction_below_counts_the_null_scores_strictly_below() -> None:
-    null = np.array([0.1, 0.2, 0.3, 0.4])
-    assert null_fraction_below(null, 0.25) == 0.5
-    assert null_fraction_below(null, 0.3) == 0.5
-    assert null_fraction_below(null, 0.05) == 0.0
-    assert null_fraction_below(null, 0.9) == 1.0
-    assert null_fraction_below(np.zeros(0), 0.5) is None

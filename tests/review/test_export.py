@@ -36,11 +36,18 @@ def test_flagged_rows_follow_decisions_and_threshold(scanned_project: Project, t
     assert count == len(exported) == len(above) - 1 + 1
     flags = {(r["synthetic_sha256"], r["real_sha256"], r["flag"]) for r in exported}
     assert (below[0].key.synthetic_sha256, below[0].key.real_sha256, "accepted") in flags
-    assert all(r["threshold_rule"] == "target_recall" for r in exported)
+    assert all(r["threshold_rule"] == "threshold card" for r in exported)
     assert any(r["note"] == '\'=HYPERLINK("x")' for r in exported)
-    assert json.loads((tmp_path / "flagged.threshold.json").read_text())["threshold"] == threshold
+    written = json.loads((tmp_path / "flagged.threshold.json").read_text())
+    assert (written["value"], written["rule"], written["card"]["rule"]) == (
+        threshold,
+        "threshold card",
+        "target_recall",
+    )
     everything = export_pairs(scanned_project, tmp_path / "all.csv", None, "m", include_all=True)
-    assert json.loads((tmp_path / "all.threshold.json").read_text())["rule"] == "default"
+    uncalibrated = json.loads((tmp_path / "all.threshold.json").read_text())
+    assert uncalibrated["rule"] in ("real→real null", "LCMem default") and uncalibrated["card"] is None
+    assert uncalibrated["n_null"] == len(real_null_scores(scanned_project)) and uncalibrated["text"]
     assert everything == len(rows)
     hidden = {(r["synthetic_sha256"], r["real_sha256"]): r["score_hidden"] for r in read(tmp_path / "all.csv")}
     assert hidden[(below[0].key.synthetic_sha256, below[0].key.real_sha256)] == "yes"

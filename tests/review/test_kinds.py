@@ -12,6 +12,7 @@ from lcmem.errors import ProjectError
 from lcmem.review.export import export_pairs
 from lcmem.review.queue import ReviewQueue
 from lcmem.review.report import collect_findings, describe_findings
+from lcmem.scan.threshold import calibrated_threshold
 from lcmem.store.project import Project
 
 
@@ -57,7 +58,7 @@ def test_export_report_and_cli_carry_the_kind(scanned_project: Project, tmp_path
         "patient",
         "",
     ]
-    findings, _ = collect_findings(scanned_project, 1.1)
+    findings, _ = collect_findings(scanned_project, calibrated_threshold(1.1, "above every score", [], None))
     assert (findings.accepted, findings.accepted_copies, findings.accepted_same_patient) == (3, 1, 1)
     assert "(3 judged memorized: 1 copy, 1 same patient," in describe_findings(findings)
 

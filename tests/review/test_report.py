@@ -56,7 +56,7 @@ def test_the_report_states_findings_and_lists_the_flagged_pairs(scanned_project:
     assert "PAT-SECRET-1" not in text and dicom[0].real_patient in text
     assert html.escape(describe_findings(findings)) in text
     assert "Real→real null: 99.9 % of" in text and "Audit below the threshold" in text and "Double read:" in text
-    assert "target_recall" in text and "checksum m" in text
+    assert "threshold card: calibrated for recall ≥ 0.99" in text and "checksum m" in text
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
     assert len(images) == 2 * findings.flagged
     for data in images[:4]:
