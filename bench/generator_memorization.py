@@ -483,15 +483,15 @@ def lcmem_scan(
     return best, match, np.array(null), seconds
 
 
-def threshold_in_force(bundle: object) -> tuple[float, str]:
-    """The threshold that flags pairs in a project that has not been calibrated: the model's own default (as
-    :func:`lcmem.review.calibrate.default_threshold` reads it from the scan), else the LCMem default."""
-    from lcmem.review.calibrate import LCMEM_DEFAULT
+def baseline_threshold(null: np.ndarray) -> float:
+    """A baseline's threshold by the rule LCMem's threshold in force anchors on (the real→real null scores at
+    :data:`~lcmem.scan.threshold.NULL_QUANTILE`, the maximum below 999 reals), without LCMem's floor; the
+    maximum when there are too few null scores for the rule."""
+    from lcmem.scan.threshold import null_quantile
 
-    value = bundle.config.default_threshold
-    if value is not None:
-        return value, f"model default ({bundle.config.metrics.get('default_threshold_rule', 'bundle')})"
-    return LCMEM_DEFAULT.value, "LCMem default"
+    scores = np.sort(null)
+    anchor = null_quantile(scores)
+    return anchor[0] if anchor is not None else float(scores[-1])
 
 
 def snapshot_steps(settings: Settings) -> list[int]:
@@ -584,6 +584,7 @@ def scan_stage(settings: Settings, work: Path, args: argparse.Namespace) -> None
     from common import model_or_default
 
     from lcmem.eval.detectors import baselines
+    from lcmem.scan.threshold import LCMEM_DEFAULT_THRESHOLD, null_anchored_threshold
 
     manifest = prepare(settings, work)
     synthetic, kinds, labels = label_stage(settings, work, args)
@@ -591,13 +592,15 @@ def scan_stage(settings: Settings, work: Path, args: argparse.Namespace) -> None
     bundle = model_or_default(args.model)
     names = [f"{kind}_{i:04d}" for i, kind in enumerate(kinds)]
     best, match, null, seconds = lcmem_scan(real, synthetic, names, bundle, work / "scan")
-    value, rule = threshold_in_force(bundle)
+    threshold = null_anchored_threshold(null, bundle.config.default_threshold)
+    model_default = threshold.model_default if threshold.model_default is not None else LCMEM_DEFAULT_THRESHOLD
     per_image = {"lcmem": (best, match)}
     detectors = {
         "lcmem": {
-            **detector_figures(best, match, labels, value, null),
-            "rule": rule,
-            "at_null_max": detector_figures(best, match, labels, max(value, float(null.max())), null),
+            **detector_figures(best, match, labels, threshold.value, null),
+            "rule": threshold.label,
+            "rule_text": threshold.text,
+            "at_model_default": detector_figures(best, match, labels, model_default, null),
             "seconds": {k: round(v, 2) for k, v in seconds.items()},
         }
     }
@@ -607,10 +610,11 @@ def scan_stage(settings: Settings, work: Path, args: argparse.Namespace) -> None
         null_scores = null_max(score_matrix(detector, real, real))
         elapsed = time.perf_counter() - clock
         per_image[detector.name] = (scores.max(1), scores.argmax(1))
-        figures = detector_figures(*per_image[detector.name], labels, float(null_scores.max()), null_scores)
+        value = baseline_threshold(null_scores)
+        figures = detector_figures(*per_image[detector.name], labels, value, null_scores)
         detectors[detector.name] = {
             **figures,
-            "rule": "real→real null maximum",
+            "rule": "real→real null, as LCMem's (no floor)",
             "seconds": {"total": round(elapsed, 2)},
         }
     write_per_image(work / "per_image.csv", names, labels, per_image)
