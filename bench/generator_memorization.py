@@ -50,13 +50,13 @@ class Settings:
     """What the generator and its data are; the work folder holds one run of exactly these settings."""
 
     dataset: Path = DATA_ROOT / "cxr_kermany"
-    n_train: int = 16
+    n_train: int = 8
     n_heldout: int = 48
     size: int = 64
-    widths: tuple[int, ...] = (32, 64, 64)
-    steps: int = 3000
-    batch: int = 16
-    lr: float = 1e-3
+    widths: tuple[int, ...] = (16, 32, 32)
+    steps: int = 2000
+    batch: int = 8
+    lr: float = 2e-3
     warmup: int = 100
     ema: float = 0.998
     seed: int = 0
@@ -151,7 +151,7 @@ def versions() -> dict[str, str]:
 
 
 def make_unet(settings: Settings) -> torch.nn.Module:
-    """A small attention-free UNet (about 1 M parameters at widths 32-64-64)."""
+    """A small attention-free UNet (0.27 M parameters at widths 16-32-32, 1.06 M at 32-64-64)."""
     from diffusers import UNet2DModel
 
     depth = len(settings.widths)
