@@ -269,17 +269,21 @@ def load_unet(settings: Settings, weights: Path) -> torch.nn.Module:
 def sample(
     settings: Settings, weights: Path, count: int, seed: int, ddim_steps: int = 50, batch: int = 32
 ) -> np.ndarray:
-    """``count`` DDIM samples (η = 0, seeded) of the generator at ``weights``, as uint8 ``(count, size, size)``."""
+    """``count`` DDIM samples (η = 0) of the generator at ``weights``, as uint8 ``(count, size, size)``; sample ``i``
+    starts from noise seeded by ``(seed, i)``, so a smaller count gives the first samples of a larger one."""
     from diffusers import DDIMScheduler
 
     unet = load_unet(settings, weights)
     ddim = DDIMScheduler.from_config(make_scheduler().config)
     ddim.set_timesteps(ddim_steps)
-    generator = torch.Generator().manual_seed(seed)
+    shape = (1, settings.size, settings.size)
     out = []
     with torch.inference_mode():
         for start in range(0, count, batch):
-            x = torch.randn((min(batch, count - start), 1, settings.size, settings.size), generator=generator)
+            indices = range(start, min(start + batch, count))
+            x = torch.stack(
+                [torch.randn(shape, generator=torch.Generator().manual_seed(seed * 100_003 + i)) for i in indices]
+            )
             for t in ddim.timesteps:
                 x = ddim.step(unet(x, t).sample, t, x).prev_sample
             out.append(((x[:, 0].clamp(-1, 1) + 1) * 127.5).round().byte().numpy())
@@ -289,16 +293,21 @@ def sample(
 def cached_samples(
     settings: Settings, work: Path, step: int, count: int, seed: int, ddim_steps: int = 50
 ) -> np.ndarray:
-    """The samples of the EMA snapshot at ``step`` (computed once, then read from ``work``)."""
-    path = work / f"samples_step{step:06d}_n{count}_seed{seed}_ddim{ddim_steps}.npy"
-    if not path.exists():
-        weights = work / f"ema_step{step:06d}.pt"
-        if not weights.exists():
-            raise SystemExit(f"{weights} is missing: run --stage train first (or pick a --control-step snapshot)")
-        tmp = path.with_name(path.stem + ".tmp.npy")
-        np.save(tmp, sample(settings, weights, count, seed, ddim_steps))
-        os.replace(tmp, path)
-    return np.load(path)
+    """The samples of the EMA snapshot at ``step`` (computed once, then read from ``work``, or the first ``count``
+    of a larger set already there)."""
+    stem = f"samples_step{step:06d}_seed{seed}_ddim{ddim_steps}_n"
+    for cached in work.glob(f"{stem}*.npy"):
+        if cached.stem[len(stem) :].isdigit() and int(cached.stem[len(stem) :]) >= count:
+            return np.load(cached)[:count]
+    weights = work / f"ema_step{step:06d}.pt"
+    if not weights.exists():
+        raise SystemExit(f"{weights} is missing: run --stage train first (or pick a --control-step snapshot)")
+    images = sample(settings, weights, count, seed, ddim_steps)
+    path = work / f"{stem}{count}.npy"
+    tmp = path.with_name(path.stem + ".tmp.npy")
+    np.save(tmp, images)
+    os.replace(tmp, path)
+    return images
 
 
 def shifted_ncc(queries: np.ndarray, references: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
@@ -696,7 +705,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint-every", type=float, default=180.0, help="seconds between checkpoints")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop training after this long (resumable)")
     parser.add_argument("--ddim-steps", type=int, default=50)
-    parser.add_argument("--samples", type=int, default=96, help="samples of the trained and of the control model")
+    parser.add_argument("--samples", type=int, default=64, help="samples of the trained and of the control model")
     parser.add_argument("--curve-samples", type=int, default=32, help="samples per snapshot for the curve")
     parser.add_argument("--sample-seed", type=int, default=1)
     parser.add_argument("--control-step", type=int, default=1000, help="the EMA snapshot used as the control")
