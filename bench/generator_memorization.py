@@ -61,6 +61,7 @@ class Settings:
     ema: float = 0.998
     seed: int = 0
     snapshot_every: int = 500
+    prediction: str = "sample"
 
     def record(self) -> dict:
         """The settings as JSON-ready values."""
@@ -167,11 +168,14 @@ def make_unet(settings: Settings) -> torch.nn.Module:
     )
 
 
-def make_scheduler() -> object:
-    """The DDPM noise schedule (1,000 steps, cosine betas)."""
+def make_scheduler(settings: Settings) -> object:
+    """The DDPM noise schedule (1,000 steps, cosine betas) and what the UNet predicts (``sample``: the clean
+    image, which weighs the high noise levels where a sample's source is decided more than ``epsilon`` does)."""
     from diffusers import DDPMScheduler
 
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    return DDPMScheduler(
+        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type=settings.prediction
+    )
 
 
 def learning_rate(settings: Settings, step: int) -> float:
@@ -211,7 +215,7 @@ def train(
         generator.set_state(state["generator"])
         step, seconds = state["step"], state["seconds"]
         log(f"resuming at step {step}")
-    scheduler = make_scheduler()
+    scheduler = make_scheduler(settings)
     images = np.load(work / "images.npz")["train"]
     data = torch.from_numpy(images).float().div(127.5).sub(1).unsqueeze(1)
     unet.train()
@@ -227,7 +231,8 @@ def train(
         x0 = data[index]
         noise = torch.randn(x0.shape, generator=generator)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(x0),), generator=generator)
-        loss = torch.nn.functional.mse_loss(unet(scheduler.add_noise(x0, noise, t), t).sample, noise)
+        target = x0 if settings.prediction == "sample" else noise
+        loss = torch.nn.functional.mse_loss(unet(scheduler.add_noise(x0, noise, t), t).sample, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -274,7 +279,7 @@ def sample(
     from diffusers import DDIMScheduler
 
     unet = load_unet(settings, weights)
-    ddim = DDIMScheduler.from_config(make_scheduler().config)
+    ddim = DDIMScheduler.from_config(make_scheduler(settings).config)
     ddim.set_timesteps(ddim_steps)
     shape = (1, settings.size, settings.size)
     out = []
@@ -681,6 +686,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         ema=args.ema,
         seed=args.seed,
         snapshot_every=args.snapshot_every,
+        prediction=args.prediction,
     )
 
 
@@ -702,6 +708,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ema", type=float, default=defaults.ema)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--snapshot-every", type=int, default=defaults.snapshot_every)
+    parser.add_argument("--prediction", choices=["sample", "epsilon"], default=defaults.prediction)
     parser.add_argument("--checkpoint-every", type=float, default=180.0, help="seconds between checkpoints")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop training after this long (resumable)")
     parser.add_argument("--ddim-steps", type=int, default=50)
