@@ -61,7 +61,7 @@ class Settings:
     ema: float = 0.998
     seed: int = 0
     snapshot_every: int = 500
-    prediction: str = "sample"
+    prediction: str = "epsilon"
 
     def record(self) -> dict:
         """The settings as JSON-ready values."""
