@@ -37,7 +37,15 @@ from lcmem.review.calibrate import (
     precision_recall_at,
     threshold_in_force,
 )
-from lcmem.review.curves import NullLine, histogram_floor, null_line, pr_curve, roc_curve, score_histogram
+from lcmem.review.curves import (
+    Curve,
+    NullLine,
+    histogram_floor,
+    null_line,
+    pr_curve,
+    roc_curve,
+    score_histogram,
+)
 from lcmem.review.double_read import describe_agreement, project_agreement
 from lcmem.review.probability import describe_fit, fit_isotonic
 from lcmem.scan.threshold import ThresholdInForce, null_anchored_threshold
@@ -48,6 +56,20 @@ logger = logging.getLogger(__name__)
 
 NO_THRESHOLD = null_anchored_threshold((), None)
 """The threshold in force without a project (the LCMem default)."""
+
+
+def describe_area(curve: Curve, n_accepted: int, n_rejected: int) -> str:
+    """The area under a curve with its 95 % bootstrap interval, and, with fewer than
+    :data:`~lcmem.review.calibrate.MIN_LABELS_PER_CLASS` labels of a class, that they cannot support it (a
+    perfect area from a handful of labels is no evidence; the bootstrap cannot show that either)."""
+    low, high = curve.area_ci
+    text = f"area {curve.area:.3f} (95 % CI {low:.3f}–{high:.3f}) · band: 95 % bootstrap"
+    if min(n_accepted, n_rejected) < MIN_LABELS_PER_CLASS:
+        text += (
+            f"\nfrom {n_accepted} memorized and {n_rejected} not-a-match labels: too few to support it "
+            f"(at least {MIN_LABELS_PER_CLASS} of each)"
+        )
+    return text
 
 
 def describe_card(card: ThresholdCard | None, threshold: ThresholdInForce = NO_THRESHOLD) -> str:
@@ -190,14 +212,14 @@ class CalibrateView(QWidget):
             roc.y if roc else np.zeros(0),
             roc.low if roc else np.zeros(0),
             roc.high if roc else np.zeros(0),
-            f"area {roc.area:.3f} · band: 95 % bootstrap" if roc else "",
+            describe_area(roc, n_accepted, n_rejected) if roc else "",
         )
         self.pr.set_curve(
             pr.x if pr else None,
             pr.y if pr else np.zeros(0),
             pr.low if pr else np.zeros(0),
             pr.high if pr else np.zeros(0),
-            f"area {pr.area:.3f} · band: 95 % bootstrap" if pr else "",
+            describe_area(pr, n_accepted, n_rejected) if pr else "",
         )
         self.update_preview()
 

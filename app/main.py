@@ -4,7 +4,7 @@ Start-up imports Qt, SQLAlchemy, NumPy and pydicom only; torch, diffusers and FA
 scan starts. ``--screenshot`` runs offscreen with throwaway settings, opens the project (read-only if it is
 in use), shows the review screen with its first pair (or the screen named by ``--screen``; ``about`` is the
 About box), waits until every image is decoded, saves the window as a PNG and exits 0. ``--demo`` makes (once)
-and opens the demo project in the app's data folder and scans it with the untrained demo model, as the start
+and opens the demo project in the app's data folder and scans it with the bundled default model, as the start
 screen's demo button does.
 """
 
@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lcmem import logs as lcmem_logs
+
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 SCREENS = ("review", "sources", "calibration", "start", "about")
 SCREENSHOT_TIMEOUT_S = 600.0
+LOG_FILE_NAME = "lcmem-review.log"
+"""The app's log file, in its data folder (:func:`app.settings.app_data_dir`)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,16 +43,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png", help="render the window to a PNG and exit")
     parser.add_argument("--screen", choices=SCREENS, default=None, help="which screen --screenshot shows")
     parser.add_argument("--size", default="1440x900", help="window size for --screenshot (WIDTHxHEIGHT)")
-    parser.add_argument("--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "--verbose", action="store_true", help="log debug messages, and the libraries' messages, to stderr"
+    )
     return parser
 
 
-def configure_logging(verbose: bool) -> None:
-    """Log to stderr (no patient data is ever logged; paths only at debug level)."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+def configure_logging(verbose: bool, log_file: Path | None) -> None:
+    """Log the app's own records to stderr and every record, the libraries' included, to ``log_file``.
+
+    No patient data is ever logged; paths only at debug level. The libraries' messages (FAISS's loader,
+    pydicom, Pillow) reach stderr only with ``--verbose``.
+    """
+    lcmem_logs.configure_logging(
+        verbose,
+        log_file,
+        terminal_level=logging.DEBUG if verbose else logging.INFO,
+        terminal_format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
 
@@ -82,7 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.demo and args.project is not None:
         parser.error("give a project or --demo, not both")
-    configure_logging(args.verbose)
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -96,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("LCMem")
     app.setDesktopFileName(ICON_NAME)
     app.setWindowIcon(app_icon())
+    configure_logging(args.verbose, app_data_dir() / LOG_FILE_NAME)
     with tempfile.TemporaryDirectory(prefix="lcmem-review-") as scratch:
         settings = AppSettings(Path(scratch) / "settings.ini" if args.screenshot else None)
         window = MainWindow(settings, inline_images=bool(args.screenshot))
@@ -109,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             code = take_screenshot(window, args.screenshot, args.screen or "review", args.size)
             window.close()
             return code
-        window.show()
+        window.present()
         return app.exec()
 
 

@@ -47,6 +47,7 @@ from app.start_page import StartPage
 from app.thumbnails import ThumbnailProvider
 from app.workers import TaskRunner
 from lcmem.errors import ProjectError
+from lcmem.model.default import default_bundle_path
 from lcmem.review.calibrate import ThresholdCard, latest_card, threshold_in_force
 from lcmem.review.queue import ReviewQueue
 from lcmem.store.project import Project
@@ -55,6 +56,8 @@ from lcmem.store.queries import PairFilter, count_pairs, current_scan_id
 logger = logging.getLogger(__name__)
 
 REVIEW_TAB, SOURCES_TAB, CALIBRATION_TAB = range(3)
+DEFAULT_SIZE = (1440, 900)
+"""The window's size when it is not maximised and no size was remembered."""
 BANNER_STYLES = {"warning": "background:#fff3cd; color:#5c4500;", "info": "background:#e7f1ff; color:#0b3d78;"}
 
 
@@ -101,11 +104,18 @@ class MainWindow(QMainWindow):
         self._connect()
         self.setWindowTitle("LCMem Review")
         self.setWindowIcon(app_icon())
-        self.resize(1440, 900)
+        self.resize(*DEFAULT_SIZE)
         geometry = settings.get(WINDOW_GEOMETRY)
         if geometry:
             self.restoreGeometry(geometry)
         self.show_start()
+
+    def present(self) -> None:
+        """Show the window as it was last closed (size, place, maximised or not), or maximised the first time."""
+        if self.settings.get(WINDOW_GEOMETRY):
+            self.show()
+        else:
+            self.showMaximized()
 
     # ----- layout ----------------------------------------------------------------------------------------
 
@@ -350,7 +360,7 @@ class MainWindow(QMainWindow):
             return
         created = self.create_project(dialog.project_path(), dialog.real.folders(), dialog.synthetic.folders())
         if created and dialog.scan_now.isChecked():
-            self.start_scan()
+            self.start_scan(auto_start=True)
 
     def create_project(self, path: Path, real: list[Path], synthetic: list[Path]) -> bool:
         """Create a project with its folders and open it."""
@@ -363,7 +373,7 @@ class MainWindow(QMainWindow):
         return self.open_project(path)
 
     def open_demo(self, folder: Path | None = None) -> None:
-        """Make (once) and open the demo project, then scan it with the untrained demo model."""
+        """Make (once) and open the demo project, then scan it with the default model (see :mod:`app.demo_flow`)."""
         chosen = folder or choose_demo_folder(self, app_data_dir() / "demo")
         if chosen is not None:
             self.demo.start(chosen, app_data_dir() / "models")
@@ -372,16 +382,32 @@ class MainWindow(QMainWindow):
         if not self.open_project(project_path) or self.project is None or self.project.read_only:
             return
         if not any(s.status == "done" for s in self.project.scans()):
-            self.start_scan(model_path=bundle_path, top_k=DEMO_TOP_K, auto_start=True)
+            self.start_demo_scan(bundle_path)
+
+    def start_demo_scan(self, bundle_path: Path, auto_start: bool = True) -> ScanDialog | None:
+        """The demo's scan: its model (the default one is chosen as such) and top-k, kept out of the settings."""
+        model = None if bundle_path == default_bundle_path() else bundle_path
+        return self.start_scan(model_path=model, top_k=DEMO_TOP_K, auto_start=auto_start, remember=False)
 
     # ----- scanning and exporting ------------------------------------------------------------------------
 
-    def start_scan(self, model_path: Path | None = None, top_k: int | None = None, auto_start: bool = False):
-        """Open the scan dialog (and start at once with ``auto_start``); returns it, or ``None``."""
+    def start_scan(
+        self,
+        model_path: Path | None = None,
+        top_k: int | None = None,
+        auto_start: bool = False,
+        remember: bool = True,
+    ) -> ScanDialog | None:
+        """Open the scan dialog (and start at once with ``auto_start``); returns it, or ``None``.
+
+        ``remember=False`` (the demo) keeps the model and top-k out of the settings that later scans start from.
+        """
         if self.project is None or self.project.read_only:
             self.show_message("Open a project for writing to scan it")
             return None
-        dialog = ScanDialog(self.project, self.tasks, self.settings, self, model_path=model_path, top_k=top_k)
+        dialog = ScanDialog(
+            self.project, self.tasks, self.settings, self, model_path=model_path, top_k=top_k, remember=remember
+        )
         dialog.ended.connect(self._scan_ended)
         self.scan_dialog = dialog
         dialog.setWindowModality(Qt.WindowModality.WindowModal)

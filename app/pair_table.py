@@ -57,10 +57,20 @@ COLUMNS = (
 REAL, SYNTHETIC, SCORE, RANK, DECISION, PATIENT, SYNTHETIC_FILE, REAL_FILE = range(len(COLUMNS))
 
 
+SAME_PATIENT_MARK = "⚠"
+"""Before a patient pseudonym that the real and the synthetic image both name."""
+SAME_PATIENT_TIP = "The synthetic image's own header names this patient too (⚠): the same patient in both"
+
+
+def same_patient(row: PairRow) -> bool:
+    """Whether the real and the synthetic image name the same (pseudonymised) patient."""
+    return bool(row.real_patient) and row.real_patient == row.synthetic_patient
+
+
 def patient_text(row: PairRow) -> str:
-    """The pseudonymised patient of the real image, and whether the synthetic one names the same patient."""
-    if row.real_patient and row.real_patient == row.synthetic_patient:
-        return f"{row.real_patient} (same in both)"
+    """The pseudonymised patient of the real image, marked when the synthetic one names the same patient."""
+    if same_patient(row):
+        return f"{SAME_PATIENT_MARK} {row.real_patient}"
     return row.real_patient or row.synthetic_patient or "—"
 
 
@@ -156,6 +166,8 @@ class PairTableModel(QAbstractTableModel):
             font = QFont()
             font.setBold(True)
             return font
+        if role == Qt.ItemDataRole.ToolTipRole and column == PATIENT and same_patient(row):
+            return SAME_PATIENT_TIP
         if role == Qt.ItemDataRole.ToolTipRole:
             score = "" if self.scores_hidden else f"score {row.score:.4f}, "
             return f"synthetic: {row.synthetic_path}\nreal: {row.real_path}\n{score}rank {row.rank}"

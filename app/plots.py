@@ -293,5 +293,7 @@ class CurvePlot(Plot):
             area = self.area()
             painter.setPen(QColor(30, 30, 30))
             painter.drawText(
-                area.adjusted(8, 6, -8, -6), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom, self.note
+                area.adjusted(8, 6, -8, -6),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom | Qt.TextFlag.TextWordWrap,
+                self.note,
             )

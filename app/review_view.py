@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,14 +36,28 @@ from PySide6.QtWidgets import (
 from app.compare_view import CompareView
 from app.image_loader import ImageLoader
 from app.keys import PRESET_ACTIONS, Action, Keymap
-from app.pair_table import COLUMNS, SCORE, THUMB_SIZE, PairTableModel, decision_text
+from app.pair_table import (
+    COLUMNS,
+    DECISION,
+    PATIENT,
+    RANK,
+    REAL,
+    REAL_FILE,
+    SAME_PATIENT_MARK,
+    SCORE,
+    SYNTHETIC,
+    SYNTHETIC_FILE,
+    THUMB_SIZE,
+    PairTableModel,
+    decision_text,
+)
 from app.thumbnails import ThumbnailProvider
 from lcmem.errors import ProjectError
 from lcmem.review.probability import IsotonicFit, LiveFit
 from lcmem.review.queue import ReviewQueue
 from lcmem.scan.threshold import null_fraction_below
 from lcmem.store.queries import PairFilter, real_null_scores
-from lcmem.store.types import PairRow
+from lcmem.store.types import KIND_TEXT, PairRow
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +91,35 @@ BUTTONS = {
 }
 """The decision and navigation buttons above the panes, and their captions."""
 
+CELL_PADDING_PX = 14
+"""Room beside a cell's text (margins and the grid)."""
+SORT_ARROW_PX = 14
+"""Room for the sort arrow beside a sortable column's title."""
+SEARCH_DELAY_MS = 300
+"""The file-name filter applies this long after the last key typed (and at once on Enter)."""
+
 TOGGLES = (Action.FLICKER, Action.DIFFERENCE, Action.LINK, Action.LOUPE, Action.HELP)
 """Actions a held key triggers once, not once per auto-repeat."""
+
+
+def column_widths(table: QTableView) -> list[int]:
+    """Widths that show every column's title and its longest usual text in ``table``'s fonts: a decision with
+    its kind, a patient pseudonym."""
+    longest = {
+        SCORE: "0.000",
+        RANK: "20",
+        DECISION: max((decision_text("accept", kind) for kind in KIND_TEXT), key=len),
+        PATIENT: f"{SAME_PATIENT_MARK} P-0123456789abcdef",
+        SYNTHETIC_FILE: "synthetic_0000.png",
+        REAL_FILE: "real_0000.png",
+    }
+    text, title = table.fontMetrics(), table.horizontalHeader().fontMetrics()
+    widths = []
+    for column, spec in enumerate(COLUMNS):
+        content = THUMB_SIZE if column in (REAL, SYNTHETIC) else text.horizontalAdvance(longest[column])
+        arrow = SORT_ARROW_PX if spec.sort is not None else 0
+        widths.append(max(content, title.horizontalAdvance(spec.title) + arrow) + CELL_PADDING_PX)
+    return widths
 
 
 class KeysDialog(QDialog):
@@ -120,6 +161,8 @@ class ReviewView(QWidget):
         self.use_min_score = QCheckBox("Score ≥")
         self.min_score = QDoubleSpinBox()
         self.search = QLineEdit()
+        self.search_timer = QTimer(self)
+        self._searched = ""
         self.note = QLineEdit()
         self._note_pair: int | None = None
         self.count = QLabel()
@@ -133,7 +176,14 @@ class ReviewView(QWidget):
         self._changes: list[tuple[PairRow, str, str] | None] = []  # None: a second read (no decision changed)
         self._build()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        for widget in (self.table, self.table.viewport(), self.compare.strip, *self.compare.canvases.values()):
+        for widget in (
+            self.table,
+            self.table.viewport(),
+            self.compare.strip,
+            *self.compare.canvases.values(),
+            self.status,
+            self.use_min_score,
+        ):
             widget.installEventFilter(self)
         for canvas in self.compare.canvases.values():
             canvas.viewport().installEventFilter(self)
@@ -148,13 +198,19 @@ class ReviewView(QWidget):
         self.status.currentIndexChanged.connect(lambda _i: self.apply_filter())
         self.min_score.setRange(0.0, 1.0)
         self.min_score.setSingleStep(0.05)
-        self.min_score.setDecimals(2)
-        self.min_score.setValue(0.5)
+        self.min_score.setDecimals(3)
+        self.min_score.setValue(self.threshold)
         self.use_min_score.toggled.connect(lambda _on: self.apply_filter())
         self.min_score.valueChanged.connect(lambda _v: self.use_min_score.isChecked() and self.apply_filter())
+        self.min_score.editingFinished.connect(self.table.setFocus)
+        self.status.activated.connect(lambda _i: self.table.setFocus())
         self.search.setPlaceholderText("File name contains…")
         self.search.setClearButtonEnabled(True)
-        self.search.returnPressed.connect(self.apply_filter)
+        self.search.textEdited.connect(lambda _t: self.search_timer.start())
+        self.search.returnPressed.connect(self._search_entered)
+        self.search_timer.setSingleShot(True)
+        self.search_timer.setInterval(SEARCH_DELAY_MS)
+        self.search_timer.timeout.connect(self._search_typed)
         filters = QHBoxLayout()
         for widget in (QLabel("Show"), self.status, self.use_min_score, self.min_score, self.search):
             filters.addWidget(widget)
@@ -172,8 +228,9 @@ class ReviewView(QWidget):
         header = self.table.horizontalHeader()
         for column in range(len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((THUMB_SIZE + 26, THUMB_SIZE + 26, 64, 48, 96, 190, 130, 130)):
+        for column, width in enumerate(column_widths(self.table)):
             self.table.setColumnWidth(column, width)
+        self.table.verticalHeader().hide()
         header.setStretchLastSection(True)
         header.setSortIndicator(SCORE, Qt.SortOrder.DescendingOrder)
         self.table.setSortingEnabled(True)
@@ -211,17 +268,23 @@ class ReviewView(QWidget):
         self.note.returnPressed.connect(self.save_note)
         self.note.textEdited.connect(self._note_edited)
         self.note.installEventFilter(self)
+        self.search.installEventFilter(self)
         right_layout.addWidget(self.note)
         right_layout.addWidget(self.compare)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([560, 840])
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([self.list_width(), 4 * self.list_width()])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
+
+    def list_width(self) -> int:
+        """The width the pair list needs to show every column up to the patient without a scroll bar."""
+        columns = sum(self.table.columnWidth(c) for c in range(PATIENT + 1))
+        return columns + self.table.verticalScrollBar().sizeHint().width() + 2 * self.table.frameWidth() + 4
 
     # ----- queue and filters -------------------------------------------------------------------------
 
@@ -242,7 +305,7 @@ class ReviewView(QWidget):
             queue.reload(self.current_filter(), second_read=True)
             queue.go_to(queue.first_undecided())
         elif queue is not None:
-            queue.go_to(0)
+            queue.go_to(queue.first_undecided())
         self._show_mode()
         self._update_count()
         self.show_current()
@@ -280,12 +343,25 @@ class ReviewView(QWidget):
         """Reload the queue under the filter of the controls (or ``pair_filter``) and go to its first pair."""
         if self.queue is None:
             return
+        self.search_timer.stop()
+        self._searched = self.search.text().strip()
         self.queue.reload(pair_filter or self.current_filter(), second_read=self.second_read)
         self.queue.go_to(self.queue.first_undecided() if self.second_read else 0)
         self._show_mode()
         self.model.set_queue(self.queue)
         self._update_count()
         self.show_current()
+
+    def _search_typed(self) -> None:
+        """The file-name filter as typed, once typing pauses (the focus stays in the box)."""
+        if self.search.text().strip() != self._searched:
+            self.apply_filter()
+
+    def _search_entered(self) -> None:
+        """Enter in the file-name box: apply the filter now and give the keys back to the list."""
+        self.search_timer.stop()
+        self._search_typed()
+        self.table.setFocus()
 
     def reload(self) -> None:
         """Read the pairs again with the same filter (after a scan), keeping the cursor where it can."""
@@ -311,6 +387,8 @@ class ReviewView(QWidget):
     def set_threshold(self, threshold: float, note: str) -> None:
         """The flag threshold in use and how it was set (``calibrated …`` or ``default, not calibrated``)."""
         self.threshold, self.threshold_note = threshold, note
+        if not self.use_min_score.isChecked():
+            self.min_score.setValue(threshold)
         self.model.set_threshold(threshold)
         self.compare.set_verdict(self._verdict(self.queue.current if self.queue else None))
 
@@ -576,14 +654,17 @@ class ReviewView(QWidget):
             super().keyReleaseEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Take keymap keys from the table and the panes before they use them (e.g. the table's type-ahead);
-        the note field keeps its keys, except Esc, which goes back to the table."""
-        if watched is self.note:
+        """Take keymap keys from the table, the panes and the "Show" and "Score ≥" choices before they use them
+        (e.g. a type-ahead); the note and file-name fields keep their keys, except Esc, which goes back to the
+        table (the file name applied first)."""
+        if watched in (self.note, self.search):
             if (
                 event.type() == QEvent.Type.KeyPress
                 and isinstance(event, QKeyEvent)
                 and event.key() == Qt.Key.Key_Escape
             ):
+                if watched is self.search:
+                    self._search_entered()
                 self.table.setFocus()
                 return True
             return super().eventFilter(watched, event)

@@ -45,12 +45,23 @@ from lcmem.worker_process import run_in_worker_process
 
 logger = logging.getLogger(__name__)
 
+MEGAPIXEL = 1_000_000
+MAX_MEGAPIXELS = 100_000
 
-def run_project_scan(project: Project, model_path: Path, top_k: int, progress: Progress, cancel: CancelToken) -> Any:
+
+def run_project_scan(
+    project: Project,
+    model_path: Path,
+    top_k: int,
+    progress: Progress,
+    cancel: CancelToken,
+    max_pixels: int | None = None,
+) -> Any:
     """Scan the project with the model in a worker process (this blocks: call it on a worker thread).
 
     The app's own process never imports torch, diffusers or FAISS: loading them holds the GIL long enough to
-    freeze the window, so the scan runs in a separate process, relaying progress and Cancel.
+    freeze the window, so the scan runs in a separate process, relaying progress and Cancel. ``max_pixels``
+    replaces the project's pixel limit for this scan.
 
     Raises:
         BundleError: the model folder is not a valid bundle.
@@ -58,7 +69,9 @@ def run_project_scan(project: Project, model_path: Path, top_k: int, progress: P
         ProjectError: the project cannot be scanned or written.
         LCMemError: the worker process died; finished work is kept.
     """
-    return run_in_worker_process(scan_project_file, project.path, model_path, top_k, progress=progress, cancel=cancel)
+    return run_in_worker_process(
+        scan_project_file, project.path, model_path, top_k, max_pixels, progress=progress, cancel=cancel
+    )
 
 
 def describe_bundle(folder: Path) -> tuple[str, bool]:
@@ -119,8 +132,10 @@ class ScanDialog(QDialog):
         project: the open (writable) project.
         runner: where the scan runs.
         settings: remembers the model folder and top-k.
-        model_path: preselect this bundle folder (e.g. the demo's untrained model).
+        model_path: preselect this bundle folder.
         top_k: preselect this top-k instead of the remembered one.
+        remember: keep the model folder and top-k in the settings when the scan starts (``False``: the demo's
+            choices, which must not become the user's).
 
     Signals:
         scanFinished(summary): the scan completed.
@@ -141,8 +156,10 @@ class ScanDialog(QDialog):
         *,
         model_path: Path | None = None,
         top_k: int | None = None,
+        remember: bool = True,
     ) -> None:
         super().__init__(parent)
+        self.remember = remember
         self.setWindowTitle(f"Scan {project.path.name}")
         self.project, self.runner, self.settings = project, runner, settings
         self.task: TaskHandle | None = None
@@ -154,6 +171,7 @@ class ScanDialog(QDialog):
         self.folder = QLineEdit(str(model_path or settings.get(MODEL_FOLDER) or ""))
         self.model_info = QLabel()
         self.top_k = QSpinBox()
+        self.max_megapixels = QSpinBox()
         self.stage = QLabel("Not started")
         self.bar = QProgressBar()
         self.rate = QLabel()
@@ -193,6 +211,14 @@ class ScanDialog(QDialog):
         self.top_k.setToolTip("How many real images are proposed, and scored exactly, for every synthetic image")
         form = QFormLayout()
         form.addRow("Candidates per synthetic image (top-k):", self.top_k)
+        self.max_megapixels.setRange(1, MAX_MEGAPIXELS)
+        self.max_megapixels.setSuffix(" megapixels")
+        self.max_megapixels.setValue(round(self.project.max_pixels / MEGAPIXEL))
+        self.max_megapixels.setToolTip(
+            "Images with more pixels (all frames together) are refused unread, a guard against decompression "
+            "bombs; raise it for trusted very large images. Kept with the project."
+        )
+        form.addRow("Largest image:", self.max_megapixels)
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         self.rate.setMinimumWidth(420)
@@ -226,6 +252,11 @@ class ScanDialog(QDialog):
         text = self.folder.text().strip()
         return Path(text) if text else None
 
+    def max_pixels(self) -> int:
+        """The chosen pixel limit: the project's own unless the megapixels shown were changed."""
+        chosen = int(self.max_megapixels.value())
+        return self.project.max_pixels if chosen == round(self.project.max_pixels / MEGAPIXEL) else chosen * MEGAPIXEL
+
     def _update_model_info(self) -> None:
         path = self.model_path()
         if path is None:
@@ -247,9 +278,13 @@ class ScanDialog(QDialog):
         if self.task is not None or path is None:
             return
         top_k = int(self.top_k.value())
-        if self.use_folder.isChecked():
-            self.settings.set(MODEL_FOLDER, str(path))
-        self.settings.set(TOP_K, top_k)
+        max_pixels = self.max_pixels()
+        if max_pixels != self.project.max_pixels:
+            self.project.set_max_pixels(max_pixels)
+        if self.remember:
+            if self.use_folder.isChecked():
+                self.settings.set(MODEL_FOLDER, str(path))
+            self.settings.set(TOP_K, top_k)
         self.meter = RateMeter()
         self.started_at = time.monotonic()
         self.stage.setText("Starting…")
@@ -258,15 +293,17 @@ class ScanDialog(QDialog):
             self.start_button,
             self.close_button,
             self.top_k,
+            self.max_megapixels,
             self.use_default,
             self.use_folder,
             self.folder,
+            self.browse,
         ):
             widget.setEnabled(False)
         self.cancel_button.setEnabled(True)
         project = self.project
         self.task = self.runner.start(
-            lambda progress, cancel: run_project_scan(project, path, top_k, progress, cancel),
+            lambda progress, cancel: run_project_scan(project, path, top_k, progress, cancel, max_pixels),
             "scan",
             on_progress=self._progress,
             on_success=self._succeeded,
@@ -325,7 +362,7 @@ class ScanDialog(QDialog):
         self.task = None
         self.cancel_button.setText("Cancel scan")
         self.cancel_button.setEnabled(False)
-        for widget in (self.close_button, self.top_k, self.use_folder, self.folder, self.browse):
+        for widget in (self.close_button, self.top_k, self.max_megapixels, self.use_folder, self.folder, self.browse):
             widget.setEnabled(True)
         self.use_default.setEnabled(self.default_path is not None)
         self.start_button.setText("Scan again")

@@ -1,7 +1,7 @@
 """Regenerate ``docs/screenshots/``: ``python -m app.screenshots [OUT_DIR]``.
 
-Everything shown is generated here: the demo images (:mod:`lcmem.review.demo`), the untrained demo model,
-a scan through the real scan dialog, and labels that follow the demo's manifest of planted copies (a stand-in
+Everything shown is generated here: the demo images (:mod:`lcmem.review.demo`) scanned with the bundled
+default model through the real scan dialog, and labels that follow the demo's manifest of planted copies (a stand-in
 for a reviewer). The app runs offscreen at 1440 × 900; nothing from ``../shared/data`` is used.
 """
 
@@ -35,7 +35,8 @@ def default_out() -> Path:
 
 
 def label_like_a_reviewer(project_path: Path, demo_root: Path) -> tuple[int, int]:
-    """Accept the planted copies the scan proposed and reject the other top-2 candidates; return the counts."""
+    """Accept the planted copies the scan proposed (a copy) and the other images of their patients (the same
+    patient), reject the other top-2 candidates; return the counts accepted and rejected."""
     from lcmem.review.demo import read_manifest
     from lcmem.store.project import Project
     from lcmem.store.queries import count_pairs, list_pairs
@@ -43,10 +44,13 @@ def label_like_a_reviewer(project_path: Path, demo_root: Path) -> tuple[int, int
     planted = {(p.synthetic, p.real) for p in read_manifest(demo_root)}
     accepted = rejected = 0
     with Project.open(project_path) as project:
-        for row in list_pairs(project, None, 0, count_pairs(project)):
-            pair = (_relative(row.synthetic_path, demo_root), _relative(row.real_path, demo_root))
-            if pair in planted:
-                project.set_decision(row.key, "accept", "A. Reviewer", score=row.score)
+        rows = list_pairs(project, None, 0, count_pairs(project))
+        pairs = [(_relative(r.synthetic_path, demo_root), _relative(r.real_path, demo_root)) for r in rows]
+        patients = {pair[0]: row.real_patient for row, pair in zip(rows, pairs, strict=True) if pair in planted}
+        for row, pair in zip(rows, pairs, strict=True):
+            if pair in planted or (row.real_patient and patients.get(pair[0]) == row.real_patient):
+                kind = "copy" if pair in planted else "patient"
+                project.set_decision(row.key, "accept", "A. Reviewer", score=row.score, kind=kind)
                 accepted += 1
             elif row.rank <= 2:
                 project.set_decision(row.key, "reject", "A. Reviewer", score=row.score)
@@ -92,13 +96,13 @@ def make_screenshots(out: Path, work: Path) -> list[Path]:
     from app.keys import Action
     from app.main_window import CALIBRATION_TAB, REVIEW_TAB, SOURCES_TAB, MainWindow
     from app.settings import REVIEWER, AppSettings
-    from lcmem.review.demo import DEMO_BUNDLE_NAME, create_demo_project, ensure_demo_bundle
+    from lcmem.review.demo import create_demo_project, demo_model
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     out.mkdir(parents=True, exist_ok=True)
     demo_root = work / "lcmem-demo"
     project_path = create_demo_project(demo_root)
-    bundle = ensure_demo_bundle(work / "models" / DEMO_BUNDLE_NAME)
+    bundle = demo_model(work / "models")
     settings = AppSettings(work / "settings.ini")
     settings.set(REVIEWER, "A. Reviewer")
     settings.add_recent_project(project_path)
@@ -114,7 +118,7 @@ def make_screenshots(out: Path, work: Path) -> list[Path]:
 
     save(window, "start.png")
     window.open_project(project_path)
-    dialog = window.start_scan(model_path=bundle, top_k=5)
+    dialog = window.start_demo_scan(bundle, auto_start=False)
     if dialog is None:
         raise RuntimeError("the demo project could not be scanned")
     captured: list[bool] = []

@@ -73,7 +73,7 @@ class StartPage(QWidget):
             ("Open project…", "Open a .lcmem review project", self.openRequested),
             (
                 "Try the demo project",
-                "Generated images with planted copies, scanned with an untrained model",
+                "Generated images with planted copies, scanned with the default model",
                 self.demoRequested,
             ),
         ):

@@ -22,9 +22,11 @@ import queue
 import traceback
 from collections.abc import Callable
 from multiprocessing.synchronize import Event
+from pathlib import Path
 from typing import Any, TypeVar
 
 from lcmem.errors import Cancelled, LCMemError
+from lcmem.logs import configure_logging, current_log_file
 from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
 
 logger = logging.getLogger(__name__)
@@ -69,15 +71,22 @@ def _portable(error: BaseException) -> BaseException:
 
 
 def _worker_main(
-    messages: multiprocessing.Queue, remote_cancel: Event, parent_pid: int, target: Callable[..., Any], args: tuple
+    messages: multiprocessing.Queue,
+    remote_cancel: Event,
+    parent_pid: int,
+    target: Callable[..., Any],
+    args: tuple,
+    kwargs: dict[str, Any],
+    log_file: Path | None,
 ) -> None:
+    configure_logging(log_file=log_file)  # as in the parent: the libraries' messages to its log file only
     token = WorkerCancelToken(remote_cancel, parent_pid)
 
     def progress(done: int, total: int, text: str) -> None:
         messages.put(("progress", done, total, text))
 
     try:
-        result = target(*args, progress=progress, cancel=token)
+        result = target(*args, **kwargs, progress=progress, cancel=token)
     except BaseException as exc:  # every failure goes back to the caller
         messages.put(("error", _portable(exc), traceback.format_exc()))
     else:
@@ -89,8 +98,9 @@ def run_in_worker_process(
     *args: Any,
     progress: Progress = null_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    **kwargs: Any,
 ) -> T:
-    """Call ``target(*args, progress=…, cancel=…)`` in a new process and return its result.
+    """Call ``target(*args, **kwargs, progress=…, cancel=…)`` in a new process and return its result.
 
     Blocks the calling thread (run it on a worker thread in a GUI) while relaying progress and cancellation.
 
@@ -104,7 +114,7 @@ def run_in_worker_process(
     remote_cancel = _CONTEXT.Event()
     worker = _CONTEXT.Process(
         target=_worker_main,
-        args=(messages, remote_cancel, os.getpid(), target, args),
+        args=(messages, remote_cancel, os.getpid(), target, args, kwargs, current_log_file()),
         name=f"lcmem-{getattr(target, '__name__', 'work')}",
         daemon=True,
     )

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
-import numpy as np
-import pytest
-from PIL import Image
+HOME_REDIRECTS = {
+    "HOME": "home",
+    "TORCH_HOME": "torch",
+    "HF_HOME": "huggingface",
+    "XDG_CACHE_HOME": "cache",
+    "XDG_CONFIG_HOME": "config",
+    "XDG_DATA_HOME": "data",
+    "MPLCONFIGDIR": "matplotlib",
+}
+"""Where the tests' libraries would write under ``~`` (torch hub checkpoints, Hugging Face, matplotlib, the XDG
+cache, config and data users such as the embedding cache and Qt, and anything else below ``~``, e.g. pydicom's
+``~/.pydicom``): a scratch folder of the test run instead, set before any of them is imported (Hugging Face reads
+its folders at import). ``tests/test_home.py`` checks it."""
+SCRATCH_HOME = Path(tempfile.mkdtemp(prefix="lcmem-tests-home-"))
+for _variable, _folder in HOME_REDIRECTS.items():
+    os.environ[_variable] = str(SCRATCH_HOME / _folder)
+atexit.register(shutil.rmtree, SCRATCH_HOME, True)
+
+import numpy as np  # noqa: E402 - after the redirects above
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LCMEM_SHARED_DATA", REPO.parent / "shared" / "data"))

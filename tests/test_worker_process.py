@@ -19,10 +19,10 @@ from lcmem.worker_process import run_in_worker_process
 REPO = Path(__file__).resolve().parents[1]
 
 
-def report_and_return(value: int, *, progress, cancel) -> tuple[int, int]:
+def report_and_return(value: int, *, factor: int = 2, progress, cancel) -> tuple[int, int]:
     for step in range(3):
         progress(step, 3, f"step {step}")
-    return value * 2, os.getpid()
+    return value * factor, os.getpid()
 
 
 def raise_error(kind: str, *, progress, cancel) -> None:
@@ -74,6 +74,11 @@ def test_the_result_and_every_progress_report_come_back_from_another_process() -
     assert value == 42
     assert pid != os.getpid()
     assert reports == [(0, 3, "step 0"), (1, 3, "step 1"), (2, 3, "step 2")]
+
+
+def test_keyword_arguments_reach_the_target() -> None:
+    value, _pid = run_in_worker_process(report_and_return, 21, factor=3)
+    assert value == 63
 
 
 def test_library_errors_keep_their_class_and_details() -> None:

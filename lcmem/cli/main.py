@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from lcmem.about import version_text
 from lcmem.cli import dataset, embed, evaluate, import_checkpoint, index, info, init_bundle, project, scan, train
 from lcmem.errors import Cancelled, LCMemError
 from lcmem.io.reasons import describe_os_error
+from lcmem.logs import configure_logging, release_logging
 
 COMMANDS = (scan, project, embed, index, train, evaluate, dataset, info, import_checkpoint, init_bundle)
 
@@ -33,7 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lcmem", description="Find training images that a generative model has memorized (LCMem)."
     )
     parser.add_argument("--version", action=VersionAction, help="print the versions of lcmem and its libraries")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress details, and the libraries' messages, to stderr"
+    )
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        default=None,
+        help="append every log record, the libraries' included, to this file (default for scan: OUT.log; for "
+        "project scan: PROJECT.log)",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
@@ -44,10 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``lcmem``; return the exit status (0 ok, 1 error, 2 usage, 130 cancelled)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("pydicom").setLevel(logging.ERROR)  # its warnings can echo element values (patient data)
+    default_log = getattr(args, "default_log_file", None)
+    configure_logging(args.verbose, args.log_file or (default_log(args) if default_log else None))
+    try:
+        return _run(args)
+    finally:
+        release_logging()
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the chosen command; turn the errors a user can act on into a message and an exit status."""
     try:
         return int(args.run(args))
     except Cancelled:

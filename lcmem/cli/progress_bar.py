@@ -8,7 +8,11 @@ from tqdm import tqdm
 
 
 class StageProgressBar:
-    """Shows one bar per stage text, with items per second and ETA; silent when ``enabled`` is false."""
+    """Shows one bar per stage text, with items per second and ETA; silent when ``enabled`` is false.
+
+    A stage whose first report is already complete (a summary such as "embedded real images (48 from the cache)")
+    is shown as a count without a rate: it did no work to time.
+    """
 
     def __init__(self, enabled: bool = True, unit: str = "img") -> None:
         self.enabled = enabled
@@ -22,7 +26,15 @@ class StageProgressBar:
         if text != self._text or self._bar is None:
             self.close()
             self._text = text
-            self._bar = tqdm(total=total or None, desc=text, unit=self.unit, file=sys.stderr, dynamic_ncols=True)
+            finished = 0 < total <= done
+            self._bar = tqdm(
+                total=total or None,
+                desc=text,
+                unit=self.unit,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                bar_format="{desc}: {n_fmt}/{total_fmt}" if finished else None,
+            )
         if total and self._bar.total != total:
             self._bar.total = total
         self._bar.update(done - self._bar.n)

@@ -19,6 +19,7 @@ from lcmem.embed.cache import EmbeddingCache, default_cache_dir
 from lcmem.embed.runner import EmbedSettings
 from lcmem.errors import BundleError, ProjectError
 from lcmem.index.prebuilt import read_index_manifest
+from lcmem.io.types import DEFAULT_MAX_PIXELS
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
 from lcmem.review.audit import audit_estimate, describe_audit
@@ -43,6 +44,8 @@ from lcmem.store.queries import (
 from lcmem.store.schema import images
 from lcmem.store.types import DECISIONS, MEMORIZED_KINDS, PairKey
 
+MAX_PIXELS_HELP = f"refuse images of more pixels (all frames together) unread (default: {DEFAULT_MAX_PIXELS})"
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``project`` and its sub-commands."""
@@ -55,6 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     real.add_argument("--real", type=Path, action="append", help="real image folder (repeatable)")
     real.add_argument("--real-index", type=Path, help="a prebuilt index of the real images (lcmem index build)")
     new.add_argument("--synthetic", type=Path, action="append", required=True)
+    new.add_argument("--max-pixels", type=int, default=None, help=MAX_PIXELS_HELP)
     new.set_defaults(run=run_new)
 
     scan = commands.add_parser("scan", help="scan the sources (resumes after a cancel or crash)")
@@ -68,8 +72,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     scan.add_argument("--decode-threads", type=int, default=2)
     scan.add_argument("--device", default="auto")
     scan.add_argument("--cache-dir", type=Path, default=None)
+    scan.add_argument(
+        "--max-pixels", type=int, default=None, help=f"{MAX_PIXELS_HELP}; given here, it becomes the project's"
+    )
     scan.add_argument("--quiet", action="store_true")
-    scan.set_defaults(run=run_scan)
+    scan.set_defaults(run=run_scan, default_log_file=project_log_file)
 
     label = commands.add_parser("label", help="record a decision on a (synthetic, real) pair")
     label.add_argument("project", type=Path)
@@ -134,10 +141,15 @@ def run_new(args: argparse.Namespace) -> int:
     for folder in (*real, *args.synthetic):
         if not folder.is_dir():
             raise ProjectError(f"{folder}: not a folder")
-    with Project.create(args.project, real, args.synthetic):
+    with Project.create(args.project, real, args.synthetic, max_pixels=args.max_pixels):
         pass
     print(f"created {args.project}", file=sys.stderr)
     return 0
+
+
+def project_log_file(args: argparse.Namespace) -> Path:
+    """``PROJECT.log`` beside the project file: where the libraries' messages about the files go."""
+    return args.project.with_name(args.project.name + ".log")
 
 
 def run_scan(args: argparse.Namespace) -> int:
@@ -148,12 +160,15 @@ def run_scan(args: argparse.Namespace) -> int:
     configure_threads(args.threads)
     device = resolve_device(args.device)
     bundle = load_bundle(model_path, device=device)
-    settings = ScanSettings(top_k=args.top_k, embed=EmbedSettings(args.batch_size, args.decode_threads, device))
     bar = StageProgressBar(enabled=not args.quiet)
     with (
         Project.open(args.project) as project,
         EmbeddingCache(args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim) as cache,
     ):
+        if args.max_pixels is not None:
+            project.set_max_pixels(args.max_pixels)
+        embed = EmbedSettings(args.batch_size, args.decode_threads, device, project.max_pixels)
+        settings = ScanSettings(top_k=args.top_k, embed=embed)
         try:
             summary = scan_project(project, bundle, settings, cache=cache, progress=bar)
         finally:

@@ -16,7 +16,7 @@ from lcmem.io.types import DEFAULT_MAX_PIXELS
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
 from lcmem.runtime import configure_threads, resolve_device
-from lcmem.scan.null import dicom_patient_identity
+from lcmem.scan.null import dicom_patient_identity, exact_copy_score
 from lcmem.scan.pipeline import run_scan
 from lcmem.scan.real_side import RealIndex
 from lcmem.scan.report import MatchWriter, write_problems, write_run_record
@@ -54,7 +54,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, default_log_file=log_file_beside)
+
+
+def log_file_beside(args: argparse.Namespace) -> Path:
+    """``OUT.log`` beside the matches CSV: where the libraries' messages about the files go."""
+    return args.out.with_name(args.out.stem + ".log")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         if args.no_cache
         else EmbeddingCache(args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim)
     )
-    writer = MatchWriter(out, bundle.config.default_threshold)
+    writer = MatchWriter(out, bundle.config.default_threshold, exact_copy_score(bundle.model.network))
     bar = StageProgressBar(enabled=not args.quiet)
     try:
         summary = run_scan(

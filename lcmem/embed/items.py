@@ -15,6 +15,7 @@ import torch
 
 from lcmem.errors import ImageReadError
 from lcmem.io import FileProblem, iter_frames, sha256_file
+from lcmem.logs import library_notes, with_notes
 from lcmem.model.bundle import Bundle
 from lcmem.model.preprocess import to_model_input
 
@@ -50,12 +51,17 @@ def digest_file(path: str | Path) -> FileDigest | FileProblem:
 
 
 def decode_file(digest: FileDigest, size: int, max_pixels: int) -> DecodedFile:
-    """Decode every item of a hashed file into ``(3, size, size)`` inputs; refuse a file changed since hashing."""
+    """Decode every item of a hashed file into ``(3, size, size)`` inputs; refuse a file changed since hashing.
+
+    A problem's reason ends with what a library warned while the file was read, when it adds to the reason.
+    """
     try:
-        tensors = [to_model_input(image, size) for image in iter_frames(digest.path, max_pixels=max_pixels)]
+        with library_notes() as notes:
+            frames = iter_frames(digest.path, max_pixels=max_pixels, target=size)
+            tensors = [to_model_input(image, size) for image in frames]
         stat = os.stat(digest.path)
     except ImageReadError as exc:
-        return DecodedFile(digest, [], FileProblem(digest.path, exc.reason, type(exc).__name__))
+        return DecodedFile(digest, [], FileProblem(digest.path, with_notes(exc.reason, notes), type(exc).__name__))
     except OSError as exc:
         reason = f"cannot read the file: {exc.strerror}"
         return DecodedFile(digest, [], FileProblem(digest.path, reason, "ImageReadError"))

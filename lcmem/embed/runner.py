@@ -87,7 +87,8 @@ def embed_files(
         vectors.append(array)
     dim = bundle.config.embedding_dim
     embeddings = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
-    progress(len(digests), len(digests), f"embedded {label}")
+    from_cache = f" ({len(cached):,} from the cache)" if cached else ""
+    progress(len(digests), len(digests), f"embedded {label}{from_cache}")
     return EmbeddedSet(tuple(refs), embeddings, tuple(problems), len(cached), len(computed))
 
 

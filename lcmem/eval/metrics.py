@@ -1,5 +1,6 @@
 """Verification metrics: ROC-AUC with a bootstrap CI, precision/recall at best F1 and at a target recall,
-a proportion's Wilson interval."""
+a proportion's Wilson interval; retrieval metrics: average precision, rank-1 with fair ties, a null-anchored
+threshold."""
 
 from __future__ import annotations
 
@@ -85,3 +86,46 @@ def precision_at_recall(scores: np.ndarray, labels: np.ndarray, target: float = 
 def threshold_at_fpr(negative_scores: np.ndarray, fpr: float = 0.05) -> float:
     """The score at which ``fpr`` of the negatives pass (their ``1 − fpr`` quantile)."""
     return float(np.quantile(np.asarray(negative_scores, float), 1.0 - fpr))
+
+
+def average_precision(scores: np.ndarray, labels: np.ndarray, n_positive: int | None = None) -> float:
+    """Area under the precision–recall steps of ``score ≥ t`` over the distinct scores.
+
+    Tied scores form one step, so ties are never broken in the positives' favour: a constant score gives the
+    positives' share. ``n_positive`` (default: the positives among ``labels``) is the recall's denominator; a
+    larger one counts positives that are missing from the list (DISC21's µAP over top-k predictions). NaN
+    without positives.
+    """
+    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
+    total = int(labels.sum()) if n_positive is None else n_positive
+    if total == 0:
+        return float("nan")
+    if not labels.any():
+        return 0.0
+    _, precision, recall = _curve(scores, labels)
+    found = recall * labels.sum() / total
+    return float(np.sum(np.diff(np.r_[0.0, found]) * precision))
+
+
+def expected_rank1(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Chance that the top-scored item is a positive when ties at the top are broken at random."""
+    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
+    top = scores == scores.max()
+    return float((top & labels).sum() / top.sum())
+
+
+def null_threshold(nearest: np.ndarray, quantile: float = 0.999) -> dict[str, float | int | str]:
+    """A threshold anchored on real images: the ``quantile`` of their nearest-other-identity scores, or their
+    maximum when there are fewer than ``1 / (1 − quantile)`` of them; NaN without any.
+
+    Returns ``{"value", "rule", "n"}``.
+    """
+    nearest = np.asarray(nearest, float)
+    nearest = nearest[np.isfinite(nearest)]
+    n = len(nearest)
+    if n == 0:
+        return {"value": float("nan"), "rule": "no real images", "n": 0}
+    if n < round(1 / (1 - quantile)):
+        return {"value": float(nearest.max()), "rule": f"maximum of {n} nearest-other-identity scores", "n": n}
+    return {"value": float(np.quantile(nearest, quantile)), "n": n,
+            "rule": f"{quantile:.1%} quantile of {n} nearest-other-identity scores"}  # fmt: skip

@@ -1,4 +1,5 @@
-"""Writing an evaluation: ``report.json``, ``report.md`` (tables) and PNG plots (ROC, recall vs strength)."""
+"""Writing an evaluation: ``report.json``, ``report.md`` (tables) and PNG plots (ROC, recall vs strength); a run
+without the paper's protocols writes ``retrieval.json`` and ``retrieval.md``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from lcmem.eval.transforms import STRENGTHS
+from lcmem.eval.transforms import EDITS, STRENGTHS
 from lcmem.provenance import software_versions
 
 
@@ -18,19 +19,82 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
     curves = report.get("curves", {})
     data = {k: v for k, v in report.items() if k != "curves"}
     data["software"] = software_versions()
-    paths = [out / "report.json", out / "report.md"]
+    stem = "report" if data["settings"].get("paper", True) else "retrieval"
+    paths = [out / f"{stem}.json", out / f"{stem}.md"]
     paths[0].write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     paths[1].write_text(markdown(data), encoding="utf-8")
-    paths += _plots(data, curves, out)
+    if stem == "report":
+        paths += _plots(data, curves, out)
     return paths
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """The report's tables as Markdown."""
+    """The report's tables as Markdown: in-domain retrieval first, then the paper's protocols where they ran."""
+    lines = [f"# Evaluation of `{report['model']['name']}` (checksum `{report['model']['checksum'][:16]}`)", ""]
+    if "retrieval" in report:
+        lines += retrieval_markdown(report)
+    if "reid" in next(iter(report["detectors"].values())):
+        lines += _paper_markdown(report)
+    lines += [f"Images: {report['n_images']}. Time: {report['seconds']} s.", ""]
+    return "\n".join(lines)
+
+
+def retrieval_markdown(report: dict[str, Any]) -> list[str]:
+    """The in-domain retrieval tables: every detector per dataset, then LCMem's rank-1 per edit."""
+    detectors, protocol = report["detectors"], report["retrieval"]
+    datasets = sorted(protocol["datasets"])
+    settings = protocol["settings"]
+    lines = [f"## In-domain retrieval ({report['settings']['split']} split)", "",
+             f"Gallery: {protocol['gallery']} images of the split, {settings['held_out_fraction']:.0%} of each "
+             f"dataset's identities held out (at least {settings['held_out_minimum']}, at most half); queries per "
+             f"dataset: {len(protocol['edits'])} edits of {settings['sources_per_dataset']} gallery images at "
+             f"{protocol['working_size']} px, ≤ {settings['reid_per_dataset']} re-identification queries, "
+             f"≤ {settings['unseen_per_dataset']} unseen-identity images. Rank-1 and mAP (ties shared, never won) "
+             "and the median margin (true source − best other) are over edited copies; recall = true source at "
+             "or above the threshold; unseen FPR = unseen images whose best gallery score reaches it. *val*: the "
+             "detector's val threshold (FPR 5 % on val re-ID pairs); *null*: the "
+             f"{settings['null_quantile']:.1%} quantile (the maximum under 1 000 images) of the dataset's gallery "
+             "images' nearest-other-identity scores. µAP: DISC21-style, edited and unseen queries, top "
+             f"{settings['top_k']}, one ranking. MSE, SSIM and NCC compare {settings['pixel_size']} px thumbnails "
+             f"(SSIM at every {settings['ssim_stride']}th window position).", "",
+             "| dataset | detector | rank-1 | mAP | margin | recall val | unseen FPR val | recall null "
+             "| unseen FPR null | re-ID rank-1 | µAP | queries |", "|---|---|" + "---|" * 10]  # fmt: skip
+    for dataset in [*datasets, "pooled"]:
+        for name, result in detectors.items():
+            r = result["retrieval"][dataset]
+            reid = r["reid"].get("rank1", float("nan"))
+            lines.append(
+                f"| {dataset} | {name} | {r['rank1']:.3f} | {r['map']:.3f} | {r['margin']:+.3f} "
+                f"| {r['recall_at_threshold']:.3f} | {r['unseen_fpr']:.3f} | {r['recall_at_null_threshold']:.3f} "
+                f"| {r['unseen_fpr_at_null_threshold']:.3f} | {reid:.3f} | {r['uap']:.3f} "
+                f"| {r['n_queries']} / {r['reid']['n_queries']} / {r['n_unseen']} |"
+            )
+    if "lcmem" in detectors:
+        lcmem = detectors["lcmem"]["retrieval"]
+        header = "| edit | " + " | ".join(datasets) + " | pooled |"
+        lines += ["", "LCMem, rank-1 per edit (recall at the val threshold in brackets):", "", header,
+                  "|---|" + "---|" * (len(datasets) + 1)]  # fmt: skip
+        for edit in EDITS:
+            cells = [lcmem[d]["by_edit"][edit] for d in [*datasets, "pooled"]]
+            lines.append(f"| {edit} | " + " | ".join(_edit_cell(c) for c in cells) + " |")
+        nulls = [f"{d} {lcmem[d]['null_threshold']['value']:.3f} ({lcmem[d]['null_threshold']['n']} images)"
+                 for d in datasets]  # fmt: skip
+        lines += [
+            "",
+            f"LCMem null thresholds: {', '.join(nulls)}; val threshold {detectors['lcmem']['threshold']:.3f}.",
+        ]
+    return [*lines, ""]
+
+
+def _edit_cell(cell: dict[str, Any]) -> str:
+    return f"{cell['rank1']:.2f} ({cell['recall_at_threshold']:.2f})" if cell["n_queries"] else "–"
+
+
+def _paper_markdown(report: dict[str, Any]) -> list[str]:
+    """The paper's protocols: re-identification and copy detection."""
     detectors = report["detectors"]
     datasets = sorted(next(iter(detectors.values()))["reid"])
-    lines = [f"# Evaluation of `{report['model']['name']}` (checksum `{report['model']['checksum'][:16]}`)", "",
-             "## Re-identification: ROC-AUC [95 % bootstrap CI] (pairs)", "",
+    lines = ["## Re-identification: ROC-AUC [95 % bootstrap CI] (pairs)", "",
              "| detector | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]  # fmt: skip
     for name, result in detectors.items():
         cells = []
@@ -63,8 +127,7 @@ def markdown(report: dict[str, Any]) -> str:
         low, high = cell["recall_ci"]
         lines.append(f"- {name}: {transform} {strength:g}: {cell['recall']:.3f} ({cell['n_found']} / {cell['n']}, "
                      f"[{low:.3f}, {high:.3f}])")  # fmt: skip
-    lines += ["", f"Images: {report['n_images']}. Time: {report['seconds']} s.", ""]
-    return "\n".join(lines)
+    return [*lines, ""]
 
 
 def _key(strength: float) -> str:

@@ -1,4 +1,5 @@
-"""``evaluate``: re-identification and copy detection for LCMem and the baselines on the same pairs.
+"""``evaluate``: re-identification and copy detection (the paper's protocols) and in-domain retrieval
+(:mod:`lcmem.eval.retrieval`) for LCMem and the baselines on the same pairs and queries.
 
 Thresholds for copy detection are fitted on the **val** split's re-identification pairs with one rule for
 every detector: the score at which 5 % of val negatives pass (FPR 5 %). Test pairs never choose anything.
@@ -27,6 +28,7 @@ from lcmem.eval.metrics import (
     wilson_interval,
 )
 from lcmem.eval.pairs import Pair, copy_images, reid_pairs
+from lcmem.eval.retrieval import RetrievalSettings, evaluate_retrieval, retrieval_detectors
 from lcmem.eval.transforms import STRENGTHS, apply_transform
 from lcmem.io import load_image
 from lcmem.model.bundle import Bundle
@@ -49,6 +51,11 @@ class EvalSettings:
     n_boot: int = 1000
     batch_size: int = 32
     seed: int = 42
+    paper: bool = True
+    retrieval_sources: int = 8
+    retrieval_reid: int = 20
+    retrieval_unseen: int = 40
+    known_thresholds: dict[str, float] | None = None
 
 
 def _pair_scores(detectors: list[Detector], pixels: np.ndarray, pairs: list[Pair], batch: int) -> dict[str, np.ndarray]:
@@ -124,7 +131,8 @@ def _key(strength: float) -> str:
 
 def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, settings: EvalSettings | None = None,
              threads: int = 2) -> dict[str, Any]:  # fmt: skip
-    """Run both benchmarks; return the report dictionary (also written by :mod:`lcmem.eval.report`)."""
+    """Run the paper's benchmarks (unless ``settings.paper`` is false) and the retrieval protocol; return the report
+    dictionary (also written by :mod:`lcmem.eval.report`)."""
     settings = settings or EvalSettings()
     started = time.perf_counter()
     out = Path(out_dir)
@@ -136,35 +144,55 @@ def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, s
     val_records, test_records = data.split("val"), data.split(settings.split)
     val_pixels = image_cache(val_records, settings.work_size, out / "cache", threads)
     val_pairs = reid_pairs(val_records, settings.seed)
-    val_scores = _pair_scores(detectors, val_pixels, val_pairs, settings.batch_size)
+    known = settings.known_thresholds or {}
+    val_scores = _pair_scores([d for d in detectors if d.name not in known], val_pixels, val_pairs, settings.batch_size)
     val_labels = np.array([p.positive for p in val_pairs])
     val_datasets = np.array([p.dataset for p in val_pairs])
-    thresholds = {name: threshold_at_fpr(s[~val_labels], settings.fpr) for name, s in val_scores.items()}
+    thresholds = {**known, **{name: threshold_at_fpr(s[~val_labels], settings.fpr) for name, s in val_scores.items()}}
 
     test_pixels = image_cache(test_records, settings.work_size, out / "cache", threads)
-    test_pairs = reid_pairs(test_records, settings.seed)
-    test_scores = _pair_scores(detectors, test_pixels, test_pairs, settings.batch_size)
-    labels = np.array([p.positive for p in test_pairs])
-    datasets = np.array([p.dataset for p in test_pairs])
-    copy = _copy_recall(detectors, test_records, copy_images(test_records, settings.copy_per_dataset, settings.seed),
-                        thresholds, settings)  # fmt: skip
+    report: dict[str, Any] = {"model": _model_summary(bundle), "settings": settings.__dict__,
+                              "detectors": {d.name: {"threshold": thresholds[d.name]} for d in detectors}}  # fmt: skip
+    for name, scores in val_scores.items():
+        report["detectors"][name]["val_reid_auc"] = _aucs(scores, val_labels, val_datasets)
+    if settings.paper:
+        _paper_protocols(report, detectors, test_records, test_pixels, thresholds, settings)
+    retrieval_settings = RetrievalSettings(
+        sources_per_dataset=settings.retrieval_sources, reid_per_dataset=settings.retrieval_reid,
+        unseen_per_dataset=settings.retrieval_unseen, batch_size=settings.batch_size, seed=settings.seed,
+    )  # fmt: skip
+    ranked = retrieval_detectors(detectors, retrieval_settings)
+    rescored = _pair_scores([d for d in ranked if d not in detectors], val_pixels, val_pairs, settings.batch_size)
+    own = {name: threshold_at_fpr(s[~val_labels], settings.fpr) for name, s in rescored.items()}
+    retrieval = evaluate_retrieval(ranked, test_records, test_pixels, {**thresholds, **own}, retrieval_settings)
+    for name, result in retrieval["detectors"].items():
+        report["detectors"][name]["retrieval"] = result
+    report["retrieval"] = retrieval["protocol"]
+    report["n_images"] = {"val": len(val_records), settings.split: len(test_records)}
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
 
-    report: dict[str, Any] = {"detectors": {}, "model": _model_summary(bundle), "settings": settings.__dict__}
+
+def _paper_protocols(report: dict[str, Any], detectors: list[Detector], records: list[Record], pixels: np.ndarray,
+                     thresholds: dict[str, float], settings: EvalSettings) -> None:  # fmt: skip
+    """Re-identification pairs and copy detection of the official benchmarks, added to ``report``."""
+    pairs = reid_pairs(records, settings.seed)
+    test_scores = _pair_scores(detectors, pixels, pairs, settings.batch_size)
+    labels = np.array([p.positive for p in pairs])
+    datasets = np.array([p.dataset for p in pairs])
+    copy = _copy_recall(detectors, records, copy_images(records, settings.copy_per_dataset, settings.seed),
+                        thresholds, settings)  # fmt: skip
     for detector in detectors:
         scores = test_scores[detector.name]
         reid = {"pooled": _reid_metrics(scores, labels, settings.n_boot)}
         for dataset in sorted(set(datasets.tolist())):
             mask = datasets == dataset
             reid[dataset] = _reid_metrics(scores[mask], labels[mask], settings.n_boot)
-        report["detectors"][detector.name] = {
-            "reid": reid, "copy": copy[detector.name], "threshold": thresholds[detector.name],
-            "val_reid_auc": _aucs(val_scores[detector.name], val_labels, val_datasets),
+        report["detectors"][detector.name].update({
+            "reid": reid, "copy": copy[detector.name],
             "copy_mean_recall": float(np.mean([c["recall"] for t in copy[detector.name].values() for c in t.values()])),
-        }  # fmt: skip
+        })  # fmt: skip
     report["curves"] = {name: {"scores": s.tolist(), "labels": labels.tolist()} for name, s in test_scores.items()}
-    report["n_images"] = {"val": len(val_records), settings.split: len(test_records)}
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    return report
 
 
 def _aucs(scores: np.ndarray, labels: np.ndarray, datasets: np.ndarray) -> dict[str, float]:

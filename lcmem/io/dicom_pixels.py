@@ -80,6 +80,25 @@ def apply_modality(stored: np.ndarray, ds: Dataset) -> np.ndarray:
     return np.asarray(apply_modality_lut(stored, ds), dtype=np.float64)
 
 
+def degenerate_rescale(ds: Dataset) -> str | None:
+    """Say why Rescale Slope cannot map stored values to modality units (NaN, infinite or 0), else ``None``.
+
+    Such a slope turns every pixel into one value (NaN, or the intercept): a flat image that would still be
+    embedded and matched, so the file is refused instead. A Modality LUT Sequence takes precedence over it.
+    """
+    if ds.get("ModalityLUTSequence") or ds.get("RescaleSlope") in (None, ""):
+        return None
+    try:
+        slope = float(_first_value(ds.get("RescaleSlope")) or 0.0)
+    except (TypeError, ValueError):
+        return f"Rescale Slope {str(ds.get('RescaleSlope'))[:20]!r} is not a number"
+    if not np.isfinite(slope):
+        return f"Rescale Slope is {slope}, not a finite number"
+    if slope == 0:
+        return "Rescale Slope is 0, which maps every pixel to the Rescale Intercept (a flat image)"
+    return None
+
+
 def window_from_dataset(ds: Dataset) -> VoiWindow | None:
     """Return the first Window Center/Width pair and the VOI LUT Function (PS3.3 C.11.2.1.2), or ``None``.
 

@@ -18,13 +18,15 @@ from typing import TypeVar
 from lcmem.errors import ImageReadError
 from lcmem.io.dicom import count_dicom_frames, is_not_dicom, iter_dicom_frames, load_dicom
 from lcmem.io.formats import has_dicom_extension, read_dicom_magic
-from lcmem.io.raster import check_raster, is_unrecognised, load_raster
+from lcmem.io.raster import count_raster_frames, is_unrecognised, iter_raster_frames, load_raster
 from lcmem.io.reasons import describe_os_error
 from lcmem.io.types import DEFAULT_MAX_PIXELS, LoadedImage
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+PLACEHOLDER_SNIFF_BYTES = 4096
 
 
 def load_image(
@@ -33,6 +35,7 @@ def load_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     window: tuple[float, float] | None = None,
+    target: int | None = None,
 ) -> LoadedImage:
     """Load one image (one frame of a multi-frame file) as float32 pixels in [0, 1].
 
@@ -42,6 +45,8 @@ def load_image(
         max_pixels: refuse files declaring more pixels than this (all frames together), before decoding.
         window: ``(center, width)`` in modality units replacing a monochrome DICOM's own VOI window (the
             viewer's window/level); ignored for other images.
+        target: the side the caller resizes to (the model's input size): a large image is then decoded at
+            reduced size (``meta.extra["reduced"]``); ``None`` (a viewer): full size.
 
     Returns:
         Pixels ``(H, W)`` (mode ``"L"``) or ``(H, W, 3)`` (mode ``"RGB"``) and their :class:`ImageMeta`.
@@ -54,23 +59,28 @@ def load_image(
     file = _check_file(path)
     if _looks_dicom(file):
         try:
-            return load_dicom(file, frame, max_pixels=max_pixels, window=window)
+            return load_dicom(file, frame, max_pixels=max_pixels, window=window, target=target)
         except ImageReadError as exc:
             if not is_not_dicom(exc):
                 raise
-            return _raster_or(exc, lambda: load_raster(file, frame, max_pixels=max_pixels))
+            return _raster_or(exc, lambda: load_raster(file, frame, max_pixels=max_pixels, target=target))
     try:
-        return load_raster(file, frame, max_pixels=max_pixels)
+        return load_raster(file, frame, max_pixels=max_pixels, target=target)
     except ImageReadError as exc:
         if not is_unrecognised(exc):
             raise
-        return _dicom_or(exc, lambda: load_dicom(file, frame, max_pixels=max_pixels, window=window))
+        return _dicom_or(exc, lambda: load_dicom(file, frame, max_pixels=max_pixels, window=window, target=target))
 
 
 def iter_frames(
-    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, window: tuple[float, float] | None = None
+    path: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    window: tuple[float, float] | None = None,
+    target: int | None = None,
 ) -> Iterator[LoadedImage]:
-    """Yield every item of a file: each frame of a DICOM, the one image of any other file.
+    """Yield every item of a file: each frame of a DICOM, each page or frame of a multi-page TIFF or an animated
+    GIF, PNG or WebP, the one image of any other file.
 
     Frames are decoded one at a time. The checks run when iteration starts.
 
@@ -78,36 +88,41 @@ def iter_frames(
         path: the file.
         max_pixels: refuse files declaring more pixels (all frames together), before decoding.
         window: ``(center, width)`` replacing a monochrome DICOM's VOI window.
+        target: as for :func:`load_image`.
 
     Yields:
-        One :class:`LoadedImage` per frame, ``meta.frame`` its index (``None`` for non-DICOM files).
+        One :class:`LoadedImage` per frame, ``meta.frame`` its index (``None`` for a single-image raster file).
 
     Raises:
         ImageReadError: as :func:`load_image`; possibly after some frames of a damaged file were yielded.
     """
     file = _check_file(path)
     if _looks_dicom(file):
-        frames = iter_dicom_frames(file, max_pixels=max_pixels, window=window)
+        frames = iter_dicom_frames(file, max_pixels=max_pixels, window=window, target=target)
         try:
             first = next(frames, None)
         except ImageReadError as exc:
             if not is_not_dicom(exc):
                 raise
-            yield _raster_or(exc, lambda: load_raster(file, max_pixels=max_pixels))
+            named_dicom = iter_raster_frames(file, max_pixels=max_pixels, target=target)
+            yield _raster_or(exc, lambda: next(named_dicom))
+            yield from named_dicom
             return
         if first is not None:
             yield first
             yield from frames
         return
+    raster = iter_raster_frames(file, max_pixels=max_pixels, target=target)
     try:
-        image = load_raster(file, max_pixels=max_pixels)
+        first = next(raster)
     except ImageReadError as exc:
         if not is_unrecognised(exc):
             raise
         _dicom_or(exc, lambda: count_dicom_frames(file))
-        yield from iter_dicom_frames(file, max_pixels=max_pixels, window=window)
+        yield from iter_dicom_frames(file, max_pixels=max_pixels, window=window, target=target)
         return
-    yield image
+    yield first
+    yield from raster
 
 
 def count_frames(path: str | Path) -> int:
@@ -123,19 +138,13 @@ def count_frames(path: str | Path) -> int:
         except ImageReadError as exc:
             if not is_not_dicom(exc):
                 raise
-            return _raster_or(exc, lambda: _count_raster_frames(file))
+            return _raster_or(exc, lambda: count_raster_frames(file))
     try:
-        return _count_raster_frames(file)
+        return count_raster_frames(file)
     except ImageReadError as exc:
         if not is_unrecognised(exc):
             raise
         return _dicom_or(exc, lambda: count_dicom_frames(file))
-
-
-def _count_raster_frames(path: str | Path) -> int:
-    """Check a raster file's header; it always counts as one item (its first frame)."""
-    check_raster(path)
-    return 1
 
 
 def _check_file(path: str | Path) -> str | Path:
@@ -151,7 +160,27 @@ def _check_file(path: str | Path) -> str | Path:
         raise ImageReadError(path, "is not a regular file")
     if st.st_size == 0:
         raise ImageReadError(path, "file is empty")
+    _refuse_placeholder(path, st.st_size)
     return path
+
+
+def _refuse_placeholder(path: str | Path, size: int) -> None:
+    """Refuse a file whose first :data:`PLACEHOLDER_SNIFF_BYTES` are all zero, at once: every format read here
+    starts with a signature (DICOM's ``DICM`` at byte 128), and parsing gigabytes of zeros takes minutes."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(PLACEHOLDER_SNIFF_BYTES)
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot read file: {describe_os_error(exc)}") from exc
+    if head.count(0) == len(head):
+        whole = (
+            "holds only zero bytes" if len(head) == size else f"holds only zero bytes in its first {len(head)} bytes"
+        )
+        raise ImageReadError(
+            path,
+            f"{whole} (a placeholder: an unfinished download or copy, or a cloud-storage stub not fetched); "
+            "re-copy the file",
+        )
 
 
 def _looks_dicom(path: str | Path) -> bool:

@@ -2,7 +2,8 @@
 
 This is the only module that reads a pickle, and it does so with ``torch.load(weights_only=True)``, which
 refuses arbitrary objects. The key remap (``module.`` prefixes from DDP, ``vae.*`` keys of the image-space
-network) lives in :func:`filter_official_state_dict`, beside the loader.
+network) lives in :func:`split_official_state_dict`, beside the loader. A stage-2 checkpoint's ``vae.*`` weights
+are compared with the VAE given for the import (:func:`check_vae_weights`); they must be the same VAE.
 """
 
 from __future__ import annotations
@@ -23,20 +24,33 @@ from lcmem.model.siamese import LCMemModel, SiameseNetwork
 logger = logging.getLogger(__name__)
 
 
-def filter_official_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Keep the ``model.*`` and ``fc_end.*`` keys, without ``module.`` prefixes or ``vae.*`` weights."""
-    cleaned = {}
+VAE_TOLERANCE = 1e-3
+"""Largest difference allowed between a checkpoint's stored VAE weights and the VAE given (half precision)."""
+
+
+def split_official_state_dict(
+    state: dict[str, torch.Tensor],
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Split into the network's ``model.*``/``fc_end.*`` keys and the stored VAE's (``vae.`` removed), without
+    ``module.`` prefixes."""
+    network, vae = {}, {}
     for key, value in state.items():
         while key.startswith("module."):
             key = key[len("module.") :]
         if key.startswith("vae."):
-            continue
-        cleaned[key] = value
-    return cleaned
+            vae[key[len("vae.") :]] = value
+        else:
+            network[key] = value
+    return network, vae
 
 
 def read_official_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a checkpoint safely (``weights_only=True``) and return its cleaned state dict.
+    """Read a checkpoint safely (``weights_only=True``) and return its network's state dict (no ``vae.*``)."""
+    return read_checkpoint_parts(path)[0]
+
+
+def read_checkpoint_parts(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Read a checkpoint safely (``weights_only=True``); return its network's and its stored VAE's state dicts.
 
     Accepts a bare state dict or a training checkpoint holding one under ``state_dict``, ``model``,
     ``net`` or ``model_state_dict``.
@@ -60,7 +74,50 @@ def read_official_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
                 break
     if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
         raise BundleError(f"{file}: holds no state dict of tensors")
-    return filter_official_state_dict(raw)
+    return split_official_state_dict(raw)
+
+
+def check_vae_weights(source: str, stored: dict[str, torch.Tensor], vae: torch.nn.Module, vae_ref: str) -> int:
+    """Compare a checkpoint's stored VAE weights with the VAE given; return how many tensors matched.
+
+    Raises:
+        BundleError: a stored tensor has another shape or other values than the given VAE's, or none of the
+            stored keys belongs to the given VAE: the checkpoint was trained with another VAE.
+    """
+    given = vae.state_dict()
+    shared = [key for key in stored if key in given]
+    if stored and not shared:
+        raise BundleError(
+            f"{source}: its {len(stored)} stored VAE weights (vae.*) name none of the parameters of {vae_ref!r}; "
+            "pass the VAE the model was trained with (--vae, --vae-kind, --vae-subfolder)"
+        )
+    for key in shared:
+        theirs, ours = stored[key], given[key]
+        differs = tuple(theirs.shape) != tuple(ours.shape) or not torch.allclose(
+            theirs.float(), ours.float(), rtol=VAE_TOLERANCE, atol=VAE_TOLERANCE
+        )
+        if differs:
+            raise BundleError(
+                f"{source}: its stored VAE weight vae.{key} differs from {vae_ref!r}'s: the checkpoint was trained "
+                "with another VAE, and its latents would not mean what the network learned; pass the VAE the "
+                "model was trained with (--vae, --vae-kind, --vae-subfolder)"
+            )
+    return len(shared)
+
+
+def check_latent_channels(source: str, in_channels: int, vae: torch.nn.Module, vae_ref: str) -> None:
+    """Refuse a network whose stem does not take the VAE's latent channels.
+
+    Raises:
+        BundleError: naming both counts (a 3-channel stem is an image-space network, not a latent one).
+    """
+    latent = int(getattr(getattr(vae, "config", None), "latent_channels", in_channels))
+    if latent != in_channels:
+        raise BundleError(
+            f"{source}: the network's stem (model.features.0.0.weight) takes {in_channels} channels but the VAE "
+            f"{vae_ref!r} makes {latent}-channel latents; import it with the VAE it was trained with "
+            f"({in_channels} latent channels)"
+        )
 
 
 def import_official_checkpoint(
@@ -89,9 +146,11 @@ def import_official_checkpoint(
         overwrite: replace ``out_dir`` if it exists.
 
     Raises:
-        BundleError: the checkpoint or the VAE cannot be read, or the weights fit no known architecture.
+        BundleError: the checkpoint or the VAE cannot be read, the weights fit no known architecture, the
+            stem's channels differ from the VAE's latent channels, or the checkpoint's stored VAE weights are
+            not the given VAE's.
     """
-    state = read_official_checkpoint(checkpoint)
+    state, stored_vae = read_checkpoint_parts(checkpoint)
     try:
         backbone, in_channels, stem_stride, embedding_dim = infer_convnext_size(state, prefix="model.")
     except (KeyError, ValueError) as exc:
@@ -100,6 +159,8 @@ def import_official_checkpoint(
         vae = load_vae(vae_kind, vae_ref, vae_subfolder)
     except Exception as exc:
         raise BundleError(f"VAE {vae_ref!r} could not be loaded: {exc}") from exc
+    check_latent_channels(str(checkpoint), in_channels, vae, vae_ref)
+    verified = check_vae_weights(str(checkpoint), stored_vae, vae, vae_ref)
     vae_config = VaeRef(kind=vae_kind) if copy_vae else VaeRef(kind=vae_kind, path=vae_ref, subfolder=vae_subfolder)
     config = LCMemConfig(
         name=name,
@@ -110,7 +171,7 @@ def import_official_checkpoint(
         embedding_dim=embedding_dim,
         vae=vae_config,
         description=f"imported from {Path(checkpoint).name}",
-        training={"imported_from": Path(checkpoint).name, "vae_ref": vae_ref},
+        training={"imported_from": Path(checkpoint).name, "vae_ref": vae_ref, "vae_weights_verified": verified},
     )
     network = SiameseNetwork.from_config(config)
     load_state_strict(network, state, str(checkpoint))

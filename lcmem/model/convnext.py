@@ -185,6 +185,26 @@ def infer_convnext_size(state_dict: dict[str, Tensor], prefix: str = "") -> tupl
         depths.append(len(blocks))
     for name, spec in CONVNEXT_SIZES.items():
         if spec.dims == dims and spec.depths == tuple(depths):
-            num_outputs = int(state_dict[f"{prefix}classifier.2.weight"].shape[0])
+            num_outputs = _classifier_outputs(state_dict, prefix, spec.dims[-1])
             return name, int(stem.shape[1]), int(stem.shape[2]), num_outputs
     raise ValueError(f"no known ConvNeXt size has widths {dims} and depths {tuple(depths)}")
+
+
+def _classifier_outputs(state_dict: dict[str, Tensor], prefix: str, width: int) -> int:
+    """The classifier's output count, from ``classifier.2.weight``, checked against its bias and input width.
+
+    Raises:
+        ValueError: naming ``classifier.2.weight`` when its shape disagrees with the last stage or its bias.
+    """
+    key = f"{prefix}classifier.2.weight"
+    weight = state_dict[key]
+    bias = state_dict.get(f"{prefix}classifier.2.bias")
+    outputs = int(weight.shape[0]) if weight.ndim == 2 else -1
+    if weight.ndim != 2 or int(weight.shape[1]) != width:
+        raise ValueError(f"{key} has shape {tuple(weight.shape)}; the last stage's width {width} needs (N, {width})")
+    if bias is not None and tuple(bias.shape) != (outputs,):
+        raise ValueError(
+            f"{key} has {outputs} outputs but {prefix}classifier.2.bias has shape {tuple(bias.shape)}: "
+            "the classifier weight is not the one its bias was trained with"
+        )
+    return outputs

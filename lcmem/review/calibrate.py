@@ -110,14 +110,15 @@ def describe_target(card: ThresholdCard) -> str:
 
 def threshold_in_force(project: Project, card: ThresholdCard | None, model_checksum: str | None) -> ThresholdInForce:
     """The threshold that flags the project's pairs: a calibrated ``card``'s, else the current scan's real→real
-    null scores at their 99.9 % quantile, never below the :func:`default_threshold`
-    (:func:`~lcmem.scan.threshold.null_anchored_threshold`)."""
+    null scores at their 99.9 % quantile, never below the :func:`default_threshold` nor above the exact-copy score
+    of the scan's model (:func:`~lcmem.scan.threshold.null_anchored_threshold`)."""
     default = default_threshold(project, model_checksum)
     model_default = default.value if default.from_model else None
     null = real_null_scores(project)
+    copy = next((s.copy_score for s in reversed(project.scans()) if s.model_checksum == model_checksum), None)
     if card is not None and card_is_calibrated(card):
-        return calibrated_threshold(card.threshold, describe_target(card), null, model_default)
-    return null_anchored_threshold(null, model_default)
+        return calibrated_threshold(card.threshold, describe_target(card), null, model_default, copy)
+    return null_anchored_threshold(null, model_default, copy)
 
 
 def precision_recall_at(scores: np.ndarray, positive: np.ndarray, threshold: float) -> tuple[float, float]:

@@ -23,13 +23,20 @@ N_BOOT = 200
 
 @dataclass(frozen=True)
 class Curve:
-    """A curve on :data:`GRID` with a 95 % band; ``area`` is the area under ``y``."""
+    """A curve on :data:`GRID` with a 95 % band; ``area`` is the area under ``y``, ``area_ci`` its 95 % percentile
+    bootstrap interval (``(area, area)`` when no resample had both classes)."""
 
     x: np.ndarray
     y: np.ndarray
     low: np.ndarray
     high: np.ndarray
     area: float
+    area_ci: tuple[float, float]
+
+
+def _area(y: np.ndarray) -> float:
+    """The trapezoid area under ``y`` on :data:`GRID`."""
+    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(GRID)))
 
 
 def _rates(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,11 +83,12 @@ def _curve(scores: np.ndarray, positive: np.ndarray, on_grid: GridFunction, n_bo
         pick = rng.integers(0, len(scores), len(scores))
         if has_both_classes(positive[pick]):
             samples.append(on_grid(scores[pick], positive[pick]))
-    if samples:
-        low, high = np.percentile(np.array(samples), [2.5, 97.5], axis=0)
-    else:
-        low, high = y.copy(), y.copy()
-    return Curve(GRID, y, low, high, float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(GRID))))
+    area = _area(y)
+    if not samples:
+        return Curve(GRID, y, y.copy(), y.copy(), area, (area, area))
+    low, high = np.percentile(np.array(samples), [2.5, 97.5], axis=0)
+    area_low, area_high = np.percentile([_area(sample) for sample in samples], [2.5, 97.5])
+    return Curve(GRID, y, low, high, area, (float(area_low), float(area_high)))
 
 
 def roc_curve(scores: np.ndarray, positive: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> Curve | None:

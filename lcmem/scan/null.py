@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from lcmem.embed.types import EmbeddedSet, ImageRef
 from lcmem.index.faiss_index import CandidateIndex
@@ -39,6 +40,14 @@ class NullScore:
     real: ImageRef
     nearest: ImageRef
     score: float
+
+
+def exact_copy_score(network: SiameseNetwork) -> float:
+    """The pair score of two identical images (``|f1 − f2| = 0``): what a byte copy of a real image scores."""
+    weight = network.fc_end.weight
+    zero = torch.zeros(1, weight.shape[1], dtype=weight.dtype, device=weight.device)
+    with torch.inference_mode():
+        return float(torch.sigmoid(network.pair_logits(zero, zero))[0])
 
 
 def dicom_patient_identity() -> IdentityFunction:

@@ -74,6 +74,7 @@ class RealFolders:
         progress(0, 1, "building the search index")
         index = CandidateIndex(bundle.model.network.fc_end.weight.detach().cpu().numpy()[0], settings)
         index.build(reals.embeddings)
+        progress(1, 1, "building the search index")
         seconds["index"] = time.perf_counter() - clock
         refs = reals.refs
         return RealSet(
@@ -99,6 +100,7 @@ class RealIndex:
         clock = time.perf_counter()
         progress(0, 1, "opening the real-image index")
         prebuilt = PrebuiltIndex.open(self.folder, bundle.checksum, self.nprobe)
+        progress(1, 1, "opening the real-image index")
         manifest = prebuilt.manifest
         problems = tuple(FileProblem(p["path"], p["reason"], p["kind"]) for p in manifest.get("problems", ()))
         rows = prebuilt.rows

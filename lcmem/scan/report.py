@@ -66,20 +66,21 @@ class MatchWriter:
     """Streams candidates into ``matches.csv``; the file appears only when :meth:`commit` is called.
 
     Until :meth:`anchor` is given the scan's real→real null scores, the threshold in force is the model default
-    (``model_default``; ``None``: the LCMem default), as for a prebuilt index, which has none.
+    (``model_default``; ``None``: the LCMem default), as for a prebuilt index, which has none; it never exceeds
+    the model's exact-copy score ``copy_score``.
     """
 
-    def __init__(self, path: str | Path, model_default: float | None) -> None:
+    def __init__(self, path: str | Path, model_default: float | None, copy_score: float | None) -> None:
         self._csv = CsvStream(path, MATCH_COLUMNS)
-        self._model_default = model_default
+        self._model = (model_default, copy_score)
         self._null = np.zeros(0)
-        self.threshold = null_anchored_threshold(self._null, model_default)
+        self.threshold = null_anchored_threshold(self._null, *self._model)
         self.flagged = 0
 
     def anchor(self, scores: list[NullScore]) -> None:
         """Anchor the threshold in force on the real→real null ``scores`` (before any candidate is written)."""
         self._null = np.sort(np.array([s.score for s in scores], dtype=np.float64))
-        self.threshold = null_anchored_threshold(self._null, self._model_default)
+        self.threshold = null_anchored_threshold(self._null, *self._model)
 
     def __call__(self, candidates: list[Candidate]) -> None:
         rows = [candidate_row(c, self.threshold, self._null) for c in candidates]

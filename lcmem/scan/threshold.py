@@ -13,7 +13,13 @@ image scores above it with probability ``1 − k/(n+1)`` when the scores are exc
 least 999 real images. With fewer, ``k`` is capped at ``n``: the threshold is the *maximum* null score, whose
 effective quantile ``n/(n+1)`` is stated (150 reals: 99.3 %). With fewer than :data:`MIN_NULL_SCORES` null
 scores even the maximum is passed by more than 5 % of different images, so the model default is used and the
-text says why. The decision "flagged or not" is made in one place, :meth:`ThresholdInForce.flags`.
+text says why.
+
+Where the real images hold several images of one patient that the scan cannot tell apart (no DICOM PatientID),
+those pairs count as "different" and can push the quantile up to the score of an exact copy: the threshold is
+therefore never above the model's exact-copy score (``copy_score``: the pair score of two identical images),
+less :data:`COPY_MARGIN`, so a byte copy of a training image is always flagged. The decision "flagged or not"
+is made in one place, :meth:`ThresholdInForce.flags`.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ NULL_QUANTILE = 0.999
 MIN_NULL_SCORES = 20
 """Fewer null scores than this: the model default is used (a different image passes the maximum of ``n`` null
 scores with probability ``1/(n+1)``, below 5 % from 20 on)."""
+COPY_MARGIN = 1e-6
+"""How far below the exact-copy score the threshold stays at most (float rounding never unflags a copy)."""
 LCMEM_DEFAULT_THRESHOLD = 0.5
 """The LCMem decision threshold of the official training and test code (pair probability 0.5): the floor when
 the model carries no default of its own."""
@@ -51,6 +59,7 @@ class ThresholdInForce:
         model_default: the model's own default threshold (``None``: the model carries none).
         text: one line for a person: what being flagged means.
         null_value: the null score at ``quantile`` (``None`` without enough null scores).
+        copy_score: the model's score of two identical images (``None``: not known); the threshold stays below it.
     """
 
     value: float
@@ -60,6 +69,7 @@ class ThresholdInForce:
     model_default: float | None
     text: str
     null_value: float | None = None
+    copy_score: float | None = None
 
     def flags(self, score: float) -> bool:
         """Whether a pair with this score is flagged (the one place where that is decided)."""
@@ -69,7 +79,10 @@ class ThresholdInForce:
     def label(self) -> str:
         """A short note for a status bar: the rule, the quantile and the number of real images behind it."""
         if self.rule == RULE_NULL:
-            return f"{RULE_NULL}, {_percent(self.quantile)} of {self.n_null:,} real images"
+            capped = (
+                ", capped below an exact copy" if self.null_value is not None and self.value < self.null_value else ""
+            )
+            return f"{RULE_NULL}, {_percent(self.quantile)} of {self.n_null:,} real images{capped}"
         if self.rule == RULE_CARD:
             return "calibrated (threshold card)"
         if self.n_null < MIN_NULL_SCORES:
@@ -107,10 +120,14 @@ def null_fraction_below(sorted_scores: np.ndarray, score: float) -> float | None
 
 
 def null_anchored_threshold(
-    null_scores: Sequence[float] | np.ndarray, model_default: float | None, quantile: float = NULL_QUANTILE
+    null_scores: Sequence[float] | np.ndarray,
+    model_default: float | None,
+    copy_score: float | None = None,
+    quantile: float = NULL_QUANTILE,
 ) -> ThresholdInForce:
     """The threshold in force before calibration: the null scores' ``quantile`` (see the module docstring),
-    never below ``model_default`` (or :data:`LCMEM_DEFAULT_THRESHOLD` when the model carries none)."""
+    never below ``model_default`` (or :data:`LCMEM_DEFAULT_THRESHOLD` when the model carries none) and never
+    above ``copy_score`` less :data:`COPY_MARGIN`."""
     scores = np.sort(np.asarray(null_scores, dtype=np.float64))
     n = int(scores.size)
     floor = model_default if model_default is not None else LCMEM_DEFAULT_THRESHOLD
@@ -122,28 +139,46 @@ def null_anchored_threshold(
             f"{floor_name}: only {n} real→real score{'s' if n != 1 else ''}, too few to anchor the threshold "
             f"on your real images (at least {MIN_NULL_SCORES} real images are needed)"
         )
-        return ThresholdInForce(floor, floor_rule, None, n, model_default, text)
+        return ThresholdInForce(floor, floor_rule, None, n, model_default, text, None, copy_score)
     value, effective = anchor
     if effective >= quantile - 1e-9:
         meaning = (
             f"closer to a training image than {_percent(effective)} of the {n:,} training images are to their "
-            f"nearest other training image"
+            "nearest other training image"
         )
+        detail = ""
     else:
         meaning = (
             f"at least as close to a training image as the closest of the {n:,} training images is to its nearest "
-            f"other training image (an expected {_percent(effective)} quantile; {_percent(quantile)} needs "
-            f"{math.ceil(1 / (1 - quantile) - 1 - 1e-9):,} real images)"
+            "other training image"
         )
-    if value >= floor:
-        text = f"{meaning} (score ≥ {value:.3f}); never below {floor_name}"
-        return ThresholdInForce(value, RULE_NULL, effective, n, model_default, text, value)
-    text = f"{floor_name}, above the real→real threshold {value:.3f} ({meaning})"
-    return ThresholdInForce(floor, floor_rule, effective, n, model_default, text, value)
+        detail = (
+            f"; the largest real→real score, an expected {_percent(effective)} quantile: {_percent(quantile)} "
+            f"needs {math.ceil(1 / (1 - quantile) - 1 - 1e-9):,} real images"
+        )
+    if value < floor:
+        text = f"{floor_name}, above the real→real threshold {value:.3f} ({meaning}{detail})"
+        return ThresholdInForce(floor, floor_rule, effective, n, model_default, text, value, copy_score)
+    if copy_score is not None and value > copy_score - COPY_MARGIN:
+        text = (
+            f"as close to a training image as an exact copy (score ≥ {copy_score - COPY_MARGIN:.6f}): the "
+            f"real→real threshold of the {n:,} training images ({_percent(effective)} quantile, {value:.6f}) is at or "
+            f"above an exact copy's score {copy_score:.6f}, so some of them are near copies of each other (one "
+            "patient's images that no DICOM PatientID tells apart?)"
+        )
+        return ThresholdInForce(
+            copy_score - COPY_MARGIN, RULE_NULL, effective, n, model_default, text, value, copy_score
+        )
+    text = f"{meaning} (score ≥ {value:.3f}{detail}); never below {floor_name}"
+    return ThresholdInForce(value, RULE_NULL, effective, n, model_default, text, value, copy_score)
 
 
 def calibrated_threshold(
-    value: float, description: str, null_scores: Sequence[float] | np.ndarray, model_default: float | None
+    value: float,
+    description: str,
+    null_scores: Sequence[float] | np.ndarray,
+    model_default: float | None,
+    copy_score: float | None = None,
 ) -> ThresholdInForce:
     """The threshold of a reviewer's threshold card (it wins over the null anchoring); ``description`` says what
     it was chosen for (e.g. "calibrated for recall ≥ 0.99 on 12 memorized and 30 not-a-match labels")."""
@@ -154,6 +189,5 @@ def calibrated_threshold(
         if fraction is not None
         else ""
     )
-    return ThresholdInForce(
-        value, RULE_CARD, fraction, int(scores.size), model_default, f"{description} (score ≥ {value:.3f}){where}"
-    )
+    text = f"{description} (score ≥ {value:.3f}){where}"
+    return ThresholdInForce(value, RULE_CARD, fraction, int(scores.size), model_default, text, None, copy_score)

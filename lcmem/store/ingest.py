@@ -33,7 +33,7 @@ from lcmem.errors import Cancelled, ProjectError
 from lcmem.io import read_dicom_identifiers
 from lcmem.model.bundle import Bundle
 from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
-from lcmem.scan.null import NullScore
+from lcmem.scan.null import NullScore, exact_copy_score
 from lcmem.scan.pipeline import run_scan
 from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
 from lcmem.store.project import Project, utc_now
@@ -127,6 +127,7 @@ def _start_scan(project: Project, bundle: Bundle, settings: ScanSettings) -> int
                 model_name=bundle.config.name,
                 model_path=str(bundle.path),
                 model_threshold=bundle.config.default_threshold,
+                copy_score=exact_copy_score(bundle.model.network),
                 settings=json.dumps(asdict(settings), sort_keys=True),
                 started_at=utc_now(),
             )

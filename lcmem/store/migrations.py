@@ -19,7 +19,7 @@ from lcmem.store.schema import meta, metadata
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _add_null_scores(connection: Connection) -> None:
@@ -66,12 +66,18 @@ def _add_kind(connection: Connection) -> None:
         connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN kind VARCHAR")
 
 
+def _add_copy_score(connection: Connection) -> None:
+    """6 → 7: ``scans.copy_score`` (the scanning model's score of two identical images; NULL for older scans)."""
+    connection.exec_driver_sql("ALTER TABLE scans ADD COLUMN copy_score FLOAT")
+
+
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _add_null_scores,
     2: _add_model_threshold,
     3: _add_score_hidden,
     4: _add_second_reads,
     5: _add_kind,
+    6: _add_copy_score,
 }
 """``STEPS[n]`` upgrades a version-``n`` project to ``n + 1``."""
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from lcmem.errors import ProjectError
+from lcmem.io.types import DEFAULT_MAX_PIXELS
 from lcmem.store.migrations import SCHEMA_VERSION, migrate, read_version
 from lcmem.store.pseudonym import new_secret
 from lcmem.store.schema import decision_log, decisions, meta, scans, second_reads, sources
@@ -153,8 +154,15 @@ class Project:
         self.secret = self._read_meta("secret")
 
     @classmethod
-    def create(cls, path: str | Path, real: Sequence[str | Path] = (), synthetic: Sequence[str | Path] = ()) -> Project:
-        """Create a new project file with its source folders.
+    def create(
+        cls,
+        path: str | Path,
+        real: Sequence[str | Path] = (),
+        synthetic: Sequence[str | Path] = (),
+        *,
+        max_pixels: int | None = None,
+    ) -> Project:
+        """Create a new project file with its source folders (and its scans' pixel limit, if not the default).
 
         Raises:
             ProjectError: the file exists or cannot be created.
@@ -177,6 +185,8 @@ class Project:
             project.add_source("real", folder)
         for folder in synthetic:
             project.add_source("synthetic", folder)
+        if max_pixels is not None:
+            project.set_max_pixels(max_pixels)
         return project
 
     @classmethod
@@ -271,6 +281,25 @@ class Project:
         """A connection for reading (the caller closes it)."""
         return self._engine.connect()
 
+    @property
+    def max_pixels(self) -> int:
+        """The pixel limit of this project's scans: larger images (all frames together) are refused, unread."""
+        value = self._read_meta("max_pixels")
+        return int(value) if value else DEFAULT_MAX_PIXELS
+
+    def set_max_pixels(self, value: int) -> None:
+        """Set the pixel limit of this project's scans (``lcmem project new/scan --max-pixels``, the scan dialog).
+
+        Raises:
+            ProjectError: ``value`` is not a positive number.
+        """
+        if value < 1:
+            raise ProjectError(f"the pixel limit must be a positive number of pixels, not {value}")
+        row = {"key": "max_pixels", "value": str(int(value))}
+        with self.transaction() as conn:
+            upsert = sqlite_insert(meta).values(**row)
+            conn.execute(upsert.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": row["value"]}))
+
     def _read_meta(self, key: str) -> str:
         with self._engine.connect() as conn:
             value = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
@@ -300,7 +329,14 @@ class Project:
         with self.connect() as conn:
             return [
                 ScanRecord(
-                    r.id, r.status, r.model_checksum, r.model_name, r.started_at, r.finished_at, r.model_threshold
+                    r.id,
+                    r.status,
+                    r.model_checksum,
+                    r.model_name,
+                    r.started_at,
+                    r.finished_at,
+                    r.model_threshold,
+                    r.copy_score,
                 )
                 for r in conn.execute(query)
             ]

@@ -108,8 +108,9 @@ def _filter_and_order(query: Select, scan_id: int, pair_filter: PairFilter, synt
     if pair_filter.max_score is not None:
         conditions.append(candidates.c.score < pair_filter.max_score)
     if pair_filter.text:
-        pattern = f"%{pair_filter.text}%"
-        conditions.append(synthetic.c.path.like(pattern) | real.c.path.like(pattern))
+        literal = pair_filter.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"  # the text as typed: "_" and "%" are not wildcards
+        conditions.append(synthetic.c.path.like(pattern, escape="\\") | real.c.path.like(pattern, escape="\\"))
     query = query.where(*conditions)
     order = {
         "audit": candidates.c.id,  # the SQL side only: list_pair_ids and list_pairs put these in audit order

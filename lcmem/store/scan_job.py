@@ -19,6 +19,7 @@ def scan_project_file(
     project_path: str | Path,
     model_path: str | Path,
     top_k: int,
+    max_pixels: int | None = None,
     *,
     progress: Progress = null_progress,
     cancel: CancelToken = NEVER_CANCELLED,
@@ -27,6 +28,7 @@ def scan_project_file(
 
     Run by :func:`lcmem.worker_process.run_in_worker_process`: the project is opened without taking the lock
     its parent holds, the model on the best device, and embeddings are cached in the default cache folder.
+    ``max_pixels`` overrides the project's pixel limit for this scan.
 
     Raises:
         BundleError: the model folder is not a valid bundle.
@@ -45,9 +47,10 @@ def scan_project_file(
     device = resolve_device("auto")
     bundle = load_bundle(model_path, device=device)
     cancel.raise_if_cancelled()
-    settings = ScanSettings(top_k=top_k, embed=EmbedSettings(device=device))
     with (
         Project.open(project_path, take_lock=False) as project,
         EmbeddingCache(default_cache_dir(), bundle.checksum, bundle.config.embedding_dim) as cache,
     ):
+        embed = EmbedSettings(device=device, max_pixels=max_pixels or project.max_pixels)
+        settings = ScanSettings(top_k=top_k, embed=embed)
         return scan_project(project, bundle, settings, cache=cache, progress=progress, cancel=cancel)

@@ -53,6 +53,7 @@ scans = Table(
     Column("finished_at", String),
     Column("summary", Text),  # JSON
     Column("model_threshold", Float),  # the model's default threshold, if its bundle carries one (schema 3)
+    Column("copy_score", Float),  # the model's score of two identical images (schema 7)
 )
 
 images = Table(

@@ -93,3 +93,4 @@ class ScanRecord:
     started_at: str
     finished_at: str | None
     model_threshold: float | None = None
+    copy_score: float | None = None

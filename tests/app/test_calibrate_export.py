@@ -181,6 +181,26 @@ def test_the_calibrated_probability_follows_the_labels(qtbot, review, tmp_path: 
     assert calibration.probability.text().startswith(f"Calibrated probability (isotonic fit of {len(rows)} labels")
 
 
+def test_an_area_from_a_few_labels_says_they_cannot_support_it(qtbot, scanned) -> None:
+    rows = list_pairs(scanned)
+    for row in rows[:5]:
+        scanned.set_decision(row.key, "accept", "ana", score=row.score)
+    for row in rows[5:10]:
+        scanned.set_decision(row.key, "reject", "ana", score=row.score)
+    view = CalibrateView()
+    qtbot.addWidget(view)
+    view.set_project(scanned, CHECKSUM)
+    for plot in (view.roc, view.pr):
+        assert plot.note.startswith("area 1.000 (95 % CI ")
+        assert "from 5 memorized and 5 not-a-match labels: too few to support it (at least 10 of each)" in plot.note
+    for row in rows[10:]:
+        scanned.set_decision(row.key, "reject", "ana", score=row.score)
+    for row in rows[5:10]:
+        scanned.set_decision(row.key, "accept", "ana", score=row.score)
+    view.refresh()
+    assert "too few" not in view.roc.note and "95 % CI" in view.roc.note
+
+
 def test_the_threshold_anchored_on_the_real_images_is_shown_with_its_rule_and_count(
     qtbot, window, scanned: Project
 ) -> None:

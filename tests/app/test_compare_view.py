@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.compare_view import REAL, SYNTHETIC
 from app.image_loader import ImageKey, ImageLoader
-from app.pair_table import PATIENT
+from app.pair_table import PATIENT, SAME_PATIENT_MARK
 from app.review_view import ReviewView
 from app.thumbnails import ThumbnailProvider
 from app.workers import TaskRunner
@@ -80,7 +80,9 @@ def test_metadata_differences_are_highlighted_and_patients_are_pseudonyms(review
     assert not any("PAT-SECRET" in t for t in texts)
     assert table.item(rows["Patient (pseudonym)"], 1).text().startswith("P-")
     patient = review.model.data(review.model.index(review.queue.index, PATIENT))
-    assert patient.startswith("P-") and "same in both" in patient
+    assert patient.startswith(f"{SAME_PATIENT_MARK} P-")
+    tip = review.model.data(review.model.index(review.queue.index, PATIENT), Qt.ItemDataRole.ToolTipRole)
+    assert "same patient in both" in tip
 
 
 def test_zoom_and_pan_are_linked_until_unlinked(qtbot, review: ReviewView) -> None:

@@ -7,9 +7,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from app import scan_dialog
 from app.new_project_dialog import NewProjectDialog
 from app.scan_dialog import RateMeter, describe_bundle, format_seconds
 from app.start_page import StartPage
+from app.workers import TaskRunner
+from lcmem.errors import Cancelled
+from lcmem.store.project import Project
 
 
 def test_new_project_dialog_says_what_is_missing(qtbot, tmp_path: Path) -> None:
@@ -57,3 +61,25 @@ def test_rate_and_time_left_per_stage() -> None:
     assert rate == 10.0 and left == 5.0
     assert meter.update(10, 20, "searching", now=16.0) == (None, None)
     assert format_seconds(42) == "42 s" and format_seconds(185) == "3 min 5 s" and format_seconds(3720) == "1 h 2 min"
+
+
+def test_scan_dialog_sets_the_project_pixel_limit(qtbot, tmp_path: Path, settings, monkeypatch) -> None:
+    (tmp_path / "r").mkdir()
+    (tmp_path / "s").mkdir()
+    project = Project.create(tmp_path / "p.lcmem", [tmp_path / "r"], [tmp_path / "s"], max_pixels=400_000_000)
+    asked: list[int | None] = []
+
+    def fake_scan(*args: object) -> None:
+        asked.append(args[-1])  # type: ignore[arg-type]
+        raise Cancelled()
+
+    monkeypatch.setattr(scan_dialog, "run_project_scan", fake_scan)
+    dialog = scan_dialog.ScanDialog(project, TaskRunner(inline=True), settings, model_path=tmp_path)
+    qtbot.addWidget(dialog)
+    assert dialog.max_megapixels.value() == 400
+    assert dialog.max_pixels() == 400_000_000
+    dialog.max_megapixels.setValue(2000)
+    dialog.start()
+    assert asked == [2_000_000_000]
+    assert project.max_pixels == 2_000_000_000
+    project.close()

@@ -117,6 +117,7 @@ def test_scan_flags_pairs_under_the_threshold_anchored_on_its_real_images(
         assert (below == 1.0) == (score > threshold["value"])  # the threshold is the largest null score
     copies = [r for r in rows if Path(r["synthetic_path"]).name.startswith("copy") and r["rank"] == "1"]
     assert {r["flagged"] for r in copies} == {"1"} and all(r["synthetic_sha256"] == r["real_sha256"] for r in copies)
+    assert [float(r["score"]) for r in copies] == pytest.approx([threshold["copy_score"]] * 2, abs=1e-6)
     assert f"pairs flagged under the threshold in force {threshold['value']:.3f}" in capsys.readouterr().err
 
 
@@ -138,7 +139,7 @@ def test_scan_outputs_are_created_with_the_umask_not_owner_only(
     finally:
         os.umask(previous)
     written = sorted(p.name for p in out.parent.iterdir())
-    assert written == ["matches.csv", "matches.problems.csv", "matches.run.json"]
+    assert written == ["matches.csv", "matches.log", "matches.problems.csv", "matches.run.json"]
     assert {stat.S_IMODE(p.stat().st_mode) for p in out.parent.iterdir()} == {0o640}
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from lcmem.cli.main import main
+from lcmem.store.project import Project
+from lcmem.store.queries import list_problems
 from tests.conftest import make_sources, write_images
 
 
@@ -37,6 +39,7 @@ def test_headless_workflow(tiny_bundle_dir: Path, tmp_path: Path, capsys: pytest
     threshold = state["threshold_in_force"]  # 14 real items: too few to anchor on, the LCMem default is said
     assert (threshold["rule"], threshold["value"], threshold["n_null"]) == ("LCMem default", 0.5, 14)
     assert "only 14 real→real scores, too few" in threshold["text"]
+    assert threshold["copy_score"] == state["scans"][-1]["copy_score"] and 0.0 < threshold["copy_score"] <= 1.0
     audit = state["audit"]
     assert audit["below"] <= 21 and (audit["reviewed"], audit["upper"]) == (0, None)
     expected = "No pair scores below" if audit["below"] == 0 else "Audit below the threshold"
@@ -149,3 +152,33 @@ def _cached_rows(path: Path) -> int:
             return int(db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
     except sqlite3.Error:
         return 0
+
+
+def test_max_pixels_is_kept_with_the_project(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    real, synthetic = make_sources(tmp_path)
+    project = tmp_path / "limited.lcmem"
+    assert main(["project", "new", str(project), "--real", str(real), "--synthetic", str(synthetic)]) == 0
+    assert (
+        main(
+            [
+                "project",
+                "new",
+                str(tmp_path / "b.lcmem"),
+                "--real",
+                str(real),
+                "--synthetic",
+                str(synthetic),
+                "--max-pixels",
+                "5000000000",
+            ]
+        )
+        == 0
+    )
+    with Project.open(tmp_path / "b.lcmem") as opened:
+        assert opened.max_pixels == 5_000_000_000
+    scan = ["project", "scan", str(project), "--model", str(tiny_bundle_dir), "--top-k", "3", "--quiet"]
+    assert main([*scan, "--max-pixels", "100"]) == 0  # every source image is larger: all refused
+    with Project.open(project) as opened:
+        assert opened.max_pixels == 100
+        reasons = [p.reason for p in list_problems(opened) if "broken" not in p.path]  # make_sources' bad file
+    assert reasons and [r for r in reasons if "more than the limit of 100 " not in r] == []

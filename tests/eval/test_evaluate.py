@@ -69,6 +69,12 @@ def test_eval_command_writes_the_report(tiny_bundle_dir: Path, tmp_path: Path) -
         "--bootstrap",
         "50",
         "--record-threshold",
+        "--retrieval-sources",
+        "1",
+        "--retrieval-reid",
+        "1",
+        "--retrieval-unseen",
+        "1",
     ]
     assert main(args) == 0
     report = json.loads((out / "report.json").read_text())
@@ -84,8 +90,9 @@ def test_eval_command_writes_the_report(tiny_bundle_dir: Path, tmp_path: Path) -
     assert cell["recall_ci"][0] <= cell["recall"] <= cell["recall_ci"][1]
     assert isinstance(lcmem["threshold"], float)
     assert set(lcmem["val_reid_auc"]) == {"pooled", "toy"} and 0 <= lcmem["val_reid_auc"]["pooled"] <= 1
+    assert all(set(r["retrieval"]) == {"toy", "pooled"} for r in report["detectors"].values())
     markdown = (out / "report.md").read_text()
-    assert "Val split, pooled re-identification ROC-AUC" in markdown
+    assert "Val split, pooled re-identification ROC-AUC" in markdown and "## In-domain retrieval" in markdown
     assert "Lowest cell of each detector" in markdown and "- lcmem: " in markdown
     assert report["model"]["checksum"]
     recorded = read_bundle_config(bundle_dir)

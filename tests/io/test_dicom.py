@@ -395,3 +395,29 @@ def test_with_a_voi_lut_sequence_every_window_pair_is_an_alternative(write_dicom
     loaded = load_image(write_dicom("lut2.dcm", stored, attrs=attrs))
     assert loaded.meta.window_source == "voi_lut_sequence"
     assert [(w.center, w.width, w.number) for w in loaded.meta.alternative_windows] == [(128, 256, 1), (60, 100, 2)]
+
+
+@pytest.mark.parametrize(("slope", "why"), [("NaN", r"Rescale Slope is nan"), (0, r"Rescale Slope is 0")])
+def test_a_degenerate_rescale_slope_is_refused(write_dicom: Callable[..., Path], slope: object, why: str) -> None:
+    pixels = np.arange(400, dtype=np.uint16).reshape(20, 20)
+    path = write_dicom("slope.dcm", pixels, attrs={"RescaleSlope": slope, "RescaleIntercept": 7})
+    with pytest.raises(ImageReadError, match=why):
+        list(iter_frames(path))
+
+
+def test_one_bit_allocated_for_sixteen_bit_data_is_refused(write_dicom: Callable[..., Path]) -> None:
+    pixels = np.arange(24 * 20, dtype=np.uint16).reshape(24, 20)
+    path = write_dicom("bits1.dcm", pixels, attrs={"BitsAllocated": 1, "BitsStored": 1, "HighBit": 0})
+    with pytest.raises(ImageReadError, match=r"Bits Allocated is 1 but .* 16 times .* header is wrong"):
+        load_image(path)
+
+
+def test_a_compressed_dicom_cut_in_its_pixel_data_is_called_cut(write_dicom: Callable[..., Path]) -> None:
+    pixels = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    whole = write_dicom("rle.dcm", pixels, transfer_syntax=RLELossless).read_bytes()
+    cut = whole[: len(whole) - 300]
+    path = write_dicom("x.dcm", pixels)
+    path.write_bytes(cut)
+    with pytest.raises(ImageReadError, match=r"^.*cut short: its header describes an image") as info:
+        load_image(path)
+    assert not info.value.reason.startswith("DICOM file has no pixel data")

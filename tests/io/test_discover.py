@@ -133,7 +133,7 @@ def test_unreadable_folder_is_recorded(tree: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_image_extensions_cover_the_documented_list() -> None:
-    expected = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".dcm", ".dicom", ".dic", ".ima"}
+    expected = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".dcm", ".dicom", ".dic", ".ima"}
     assert set(IMAGE_EXTENSIONS) == expected
 
 

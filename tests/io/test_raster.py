@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from lcmem.errors import ImageReadError, ImageTooLargeError, UnsupportedImageError
 from lcmem.io import count_frames, iter_frames, load_image
@@ -227,7 +227,7 @@ def test_lower_max_pixels(tmp_path: Path) -> None:
     assert load_image(path, max_pixels=200).pixels.shape == (10, 20)
 
 
-def test_animated_gif_first_frame_and_count(tmp_path: Path) -> None:
+def test_animated_gif_frames_are_items(tmp_path: Path) -> None:
     frames = [Image.new("L", (4, 4), v) for v in (10, 120, 240)]
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=50)
@@ -236,10 +236,47 @@ def test_animated_gif_first_frame_and_count(tmp_path: Path) -> None:
     assert loaded.meta.format == "GIF"
     assert loaded.pixels.mean() == pytest.approx(10 / 255, abs=0.01)
     assert load_image(path, frame=2).pixels.mean() == pytest.approx(240 / 255, abs=0.01)
-    assert len(list(iter_frames(path))) == 1
-    assert count_frames(path) == 1
+    items = list(iter_frames(path))
+    assert [item.meta.frame for item in items] == [0, 1, 2]
+    assert [round(float(item.pixels.mean()) * 255) for item in items] == [10, 120, 240]
+    assert count_frames(path) == 3
     with pytest.raises(ImageReadError, match="frame 3 does not exist"):
         load_image(path, frame=3)
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("pages.tif", "TIFF"), ("anim.png", "GIF"), ("anim.png", "PNG")])
+def test_every_page_of_a_multi_page_file_is_an_item(tmp_path: Path, name: str, fmt: str) -> None:
+    pages = [Image.new("L", (6, 5), v) for v in (30, 90, 150, 210)]
+    path = tmp_path / name
+    pages[0].save(path, format=fmt, save_all=True, append_images=pages[1:], duration=50)
+    items = list(iter_frames(path))
+    assert [round(float(item.pixels.mean()) * 255) for item in items] == [30, 90, 150, 210]
+    assert [item.meta.frame for item in items] == [0, 1, 2, 3]
+    assert count_frames(path) == 4
+
+
+def test_frames_together_are_bounded_by_max_pixels(tmp_path: Path) -> None:
+    pages = [Image.new("L", (10, 10), v) for v in (1, 2, 3)]
+    path = tmp_path / "pages.tif"
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    assert len(list(iter_frames(path, max_pixels=300))) == 3
+    with pytest.raises(ImageTooLargeError, match="first 3 of 3 frames hold 300 pixels"):
+        list(iter_frames(path, max_pixels=299))
+
+
+def test_a_png_text_chunk_bomb_is_named(tmp_path: Path) -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "A" * 20_000_000, zip=True)
+    path = save(Image.new("L", (8, 8)), tmp_path / "ztxt.png", pnginfo=info)
+    with pytest.raises(ImageReadError, match=r"text chunk \(zTXt/iTXt metadata\).*decompression bomb"):
+        load_image(path)
+
+
+def test_a_two_byte_jpeg_start_is_a_cut_jpeg(tmp_path: Path) -> None:
+    path = tmp_path / "soi.jpg"
+    path.write_bytes(b"\xff\xd8")
+    with pytest.raises(ImageReadError, match=r"starts like a JPEG file but .* cut short \(only 2 bytes\)"):
+        load_image(path)
 
 
 def test_single_image_frame_out_of_range(tmp_path: Path) -> None:

@@ -22,14 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from pydicom import Dataset
+from PIL import Image, PngImagePlugin
+from pydicom import Dataset, dcmwrite
 from pydicom.encaps import encapsulate
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
 
 import lcmem.embed.items as embed_items
 from tests.conftest import make_image
 from tests.io.conftest import make_dataset, save_dataset
+from tests.reliability.bombs import write_bombs
 
 PATIENT_NAME = "QUOKKA^ZEBEDEE"
 PATIENT_ID = "PID-7741-XQ"
@@ -129,9 +130,9 @@ def _deny(monkeypatch: pytest.MonkeyPatch, blocked: set[Path]) -> None:
     monkeypatch.setattr(os, "scandir", guarded_scandir)
 
 
-def patient_dataset(pixels: np.ndarray, **attrs: object) -> Dataset:
+def patient_dataset(pixels: np.ndarray, photometric: str = "MONOCHROME2", **attrs: object) -> Dataset:
     """A Secondary Capture dataset holding ``pixels`` and the corpus's direct identifiers."""
-    ds = make_dataset(pixels, attrs=dict(attrs))
+    ds = make_dataset(pixels, photometric=photometric, attrs=dict(attrs))
     ds.PatientName = PATIENT_NAME
     ds.PatientID = PATIENT_ID
     ds.PatientBirthDate = BIRTH_DATE
@@ -197,6 +198,12 @@ def build_corpus(root: Path) -> Corpus:
     _write_good_dicom(synthetic)
     _write_bad_dicom(synthetic)
     _write_filesystem_cases(synthetic, corpus)
+    _write_partial_reads(synthetic)
+    _write_misleading(synthetic)
+    _write_more_odd(synthetic)
+    _write_more_bad(synthetic)
+    _write_noisy(synthetic)
+    _write_bombs(synthetic)
     return corpus
 
 
@@ -222,9 +229,9 @@ def _write_odd_rasters(w: _Writer) -> None:
     w.add("CMYK JPEG", "cmyk.jpg", _encode(make_image(25).convert("CMYK"), "JPEG"), "embedded")
     frames = [make_image(26 + i) for i in range(3)]
     apng = _encode(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100)
-    w.add("animated PNG", "animated.png", apng, "embedded")
+    w.add("animated PNG", "animated.png", apng, "embedded", items=3)
     webp = _encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True)
-    w.add("animated WebP", "animated.webp", webp, "embedded")
+    w.add("animated WebP", "animated.webp", webp, "embedded", items=3)
     w.add("RGBA PNG", "alpha.png", _encode(make_image(29).convert("RGBA"), "PNG"), "embedded")
     w.add("1-bit BMP", "bilevel.bmp", _encode(make_image(30).convert("1"), "BMP"), "embedded")
     floats = np.asarray(make_image(31).convert("L"), np.float32) / 7.0
@@ -358,6 +365,198 @@ def _write_filesystem_cases(w: _Writer, corpus: Corpus) -> None:
         "problem",
         r"changed while it was being scanned",
     )
+
+
+def _write_partial_reads(w: _Writer) -> None:
+    """Issue 22, point 6: every page or frame is an item; degenerate pixel transforms are refused."""
+    pages = [make_image(90 + i) for i in range(3)]
+    tiff = _encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+    w.add("multi-page TIFF", "pages.tif", tiff, "embedded", items=3)
+    gif = _encode(pages[0], "GIF", save_all=True, append_images=pages[1:], duration=80)
+    w.add("animated GIF", "clip.gif", gif, "embedded", items=3)
+    w.add("animated GIF named .png", "clip_gif.png", gif, "embedded", items=3)
+    w.add("still GIF", "still.GIF", _encode(make_image(93), "GIF"), "embedded")
+    with warnings.catch_warnings():  # pydicom warns that NaN is no valid DS: the corpus means it
+        warnings.simplefilter("ignore")
+        slope_nan = patient_dataset(ct_pixels(94), RescaleSlope="NaN", RescaleIntercept=0)
+    w.dicom("DICOM with Rescale Slope NaN", "slope_nan.dcm", slope_nan, "problem", r"Rescale Slope is nan")
+    slope_zero = patient_dataset(ct_pixels(95), RescaleSlope=0, RescaleIntercept=-1024)
+    w.dicom("DICOM with Rescale Slope 0", "slope_zero.dcm", slope_zero, "problem", r"Rescale Slope is 0")
+    one_bit = patient_dataset(ct_pixels(96), BitsAllocated=1, BitsStored=1, HighBit=0)
+    w.dicom("DICOM with Bits Allocated 1 on 16-bit data", "bits1.dcm", one_bit, "problem", r"Bits Allocated is 1")
+
+
+def _write_misleading(w: _Writer) -> None:
+    """Issue 22, point 7: reasons that used to name the wrong cause."""
+    rle = _rle_dicom(97)
+    cut = r"cut short: its header describes an image"
+    w.add("compressed DICOM cut in its pixel data", "cut_rle.dcm", rle[: len(rle) - 500], "problem", cut)
+    w.add("compressed DICOM cut halfway", "cut_rle_half.dcm", rle[: len(rle) // 2 + 400], "problem", cut)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "A" * 20_000_000, zip=True)
+    ztxt = _encode(Image.new("L", (8, 8)), "PNG", pnginfo=info)
+    w.add("PNG zTXt text-chunk bomb", "ztxt_bomb.png", ztxt, "problem", r"text chunk .*decompression bomb")
+    w.add("2-byte JPEG start (FF D8)", "soi.jpg", b"\xff\xd8", "problem", r"starts like a JPEG.*only 2 bytes")
+
+
+def _write_more_odd(w: _Writer) -> None:
+    """Valid but unusual files: all embedded."""
+    w.add("16-bit RGB PNG", "rgb16.png", _png_rgb16(make_image(100)), "embedded")
+    w.add("grey + alpha PNG", "grey_alpha.png", _encode(make_image(101).convert("LA"), "PNG"), "embedded")
+    w.add("grey JPEG", "grey.jpg", _encode(make_image(102).convert("L"), "JPEG"), "embedded")
+    w.add("progressive JPEG", "progressive.jpg", _encode(make_image(103), "JPEG", progressive=True), "embedded")
+    w.add("interlaced PNG", "interlaced.png", _interlaced_png(make_image(104)), "embedded")
+    w.add("1x2000 PNG (extreme aspect ratio)", "thin.png", _encode(make_image(105, (2000, 1)), "PNG"), "embedded")
+    w.add("JPEG with bytes after its end", "trailing.jpg", _encode(make_image(106), "JPEG") + b"junk" * 50, "embedded")
+    w.add("PNG with bytes after IEND", "trailing.png", _encode(make_image(107), "PNG") + b"junk" * 50, "embedded")
+    w.add("flat black image", "black.png", _encode(Image.new("RGB", (40, 30)), "PNG"), "embedded")
+    w.add("upper-case extension", "SHOUTING.PNG", _encode(make_image(108), "PNG"), "embedded")
+    w.add("lossy WebP", "lossy.webp", _encode(make_image(109), "WEBP", quality=80), "embedded")
+    w.add("TIFF with LZW compression", "lzw.tif", _encode(make_image(110), "TIFF", compression="tiff_lzw"), "embedded")
+    rgb = patient_dataset(np.asarray(make_image(111), dtype=np.uint8), "RGB")
+    w.dicom("RGB DICOM", "rgb.dcm", rgb, "embedded")
+    rle = _rle_dicom(112)
+    w.add("RLE-compressed DICOM", "rle.dcm", rle, "embedded")
+    w.dicom(
+        "DICOM with a negative Window Width",
+        "neg_width.dcm",
+        patient_dataset(ct_pixels(113), WindowCenter=40, WindowWidth=-5),
+        "embedded",
+    )
+
+
+def _write_more_bad(w: _Writer) -> None:
+    """Invented damage: each must be reported with a reason naming it."""
+    corrupt = r"truncated or corrupt|cut short"
+    w.add("GIF signature, then garbage", "header_only.gif", b"GIF89a" + b"\x07" * 20, "problem", corrupt)
+    w.add(
+        "WebP signature, then garbage", "header_only.webp", b"RIFF\x10\x00\x00\x00WEBPVP8 garbage", "problem", corrupt
+    )
+    w.add(
+        "PNG declaring 0x0 pixels",
+        "zero_size.png",
+        _png(0, 0, zlib.compress(b"")),
+        "problem",
+        r"starts like a PNG|corrupt",
+    )
+    w.add("PNG whose pixel data is not zlib", "bad_zlib.png", _png(16, 16, b"not zlib at all" * 4), "problem", corrupt)
+    w.add(
+        "PNG with too little pixel data", "short_idat.png", _png(64, 64, zlib.compress(bytes(100))), "problem", corrupt
+    )
+    jpeg = _encode(make_image(120), "JPEG")
+    w.add("JPEG cut after its header", "header.jpg", jpeg[:200], "problem", corrupt)
+    gif = _encode(make_image(121), "GIF")
+    w.add("truncated GIF", "cut.gif", gif[: len(gif) // 2], "problem", corrupt)
+    w.add("zero-byte .gif", "empty.gif", b"", "problem", r"file is empty")
+    tif = bytearray(_encode(make_image(122), "TIFF"))
+    tif[4:8] = (10**8).to_bytes(4, "little")  # the first IFD lies beyond the end of the file
+    w.add("TIFF whose first directory is past its end", "bad_ifd.tif", bytes(tif), "problem", r"corrupt|not an image")
+    noise = np.random.default_rng(3).integers(1, 256, 4096, dtype=np.uint8).tobytes()
+    w.add("random bytes named .dcm", "noise.dcm", noise, "problem", r"not a DICOM file|not an image")
+    w.add("text file named .dcm", "notes.dcm", b"patient list\n" * 20, "problem", r"not a DICOM file|not an image")
+    frames = patient_dataset(ct_pixels(123), NumberOfFrames=5)
+    w.dicom(
+        "DICOM declaring more frames than it holds",
+        "frames.dcm",
+        frames,
+        "problem",
+        r"truncated or its header is wrong",
+    )
+
+
+def _write_noisy(w: _Writer) -> None:
+    """Files that make the libraries log and warn (see :func:`noisy_files`)."""
+    kinds = {
+        "not_jpeg.dcm": "DICOM whose JPEG decoders all log errors",
+        "cut_rle.dcm": "cut RLE DICOM that makes pydicom warn",
+        "implicit.dcm": "DICOM declaring explicit VR, written implicit",
+        "bad_exif.jpg": "JPEG with corrupt EXIF",
+        "warned_giant.png": "PNG of 90 Mpixels holding almost no data",
+    }
+    for name, reason in noisy_files(w.folder / "noisy").items():
+        w.add(kinds[name], f"noisy/{name}", None, "embedded" if reason is None else "problem", reason or "")
+
+
+def _write_bombs(w: _Writer) -> None:
+    """Issue 22's bombs (tests/reliability/bombs.py), without the honest giants that take seconds each."""
+    for bomb in write_bombs(w.folder / "bombs", giants=False):
+        w.add(bomb.kind, str(bomb.path.relative_to(w.folder)), None, bomb.expect, bomb.reason)
+
+
+def _png_rgb16(image: Image.Image) -> bytes:
+    """A 16-bit-per-channel RGB PNG (Pillow cannot write one; written by hand)."""
+    arr = np.asarray(image, dtype=np.uint16) * 257
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in arr)
+    height, width = arr.shape[:2]
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([16, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows)) + _chunk(b"IEND", b"")
+
+
+def _interlaced_png(image: Image.Image) -> bytes:
+    """An Adam7-interlaced PNG, written with OpenCV (Pillow writes none)."""
+    import cv2
+
+    ok, data = cv2.imencode(".png", np.asarray(image)[..., ::-1], [cv2.IMWRITE_PNG_STRATEGY, 0])
+    assert ok
+    return data.tobytes()
+
+
+def noisy_files(folder: Path) -> dict[str, str | None]:
+    """Write files that make pydicom and Pillow log errors (with tracebacks) or warn while they are read.
+
+    Returns:
+        File name → a regular expression its problem reason must match, or ``None`` for a file that must be
+        embedded (it is valid, only odd).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    not_jpeg = patient_dataset((ct_pixels(80) % 256).astype(np.uint8))
+    not_jpeg.PixelData = encapsulate([np.random.default_rng(8).bytes(480)])
+    not_jpeg["PixelData"].VR = "OB"
+    not_jpeg.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    save_dataset(not_jpeg, folder / "not_jpeg.dcm")  # pydicom logs an ERROR and a traceback per plugin
+    (folder / "cut_rle.dcm").write_bytes(_rle_dicom(81)[:-300])  # "End of file reached before delimiter"
+    dcmwrite(
+        folder / "implicit.dcm",
+        patient_dataset(ct_pixels(82)),
+        implicit_vr=True,
+        little_endian=True,
+        force_encoding=True,
+    )
+    (folder / "bad_exif.jpg").write_bytes(_encode(make_image(83), "JPEG", exif=CORRUPT_EXIF))  # "Corrupt EXIF"
+    (folder / "warned_giant.png").write_bytes(_png(10_000, 9_000, zlib.compress(bytes(1000))))
+    return {
+        "not_jpeg.dcm": r"cannot decode the DICOM pixel data",
+        "cut_rle.dcm": r"cut short: its header describes an image",
+        "implicit.dcm": None,  # "Expected explicit VR, but found implicit VR"
+        "bad_exif.jpg": None,
+        "warned_giant.png": r"truncated",  # 90 Mpixels: over Pillow's own warning limit; then no pixel data
+    }
+
+
+CORRUPT_EXIF = (
+    b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00"
+    b"\x01\x0f\x00\x02\x00\x00\x00\x40\x00\x00\x00\x60"
+)
+"""An EXIF block whose IFD declares five entries and holds two, one pointing past its end."""
+
+
+def _rle_dicom(seed: int) -> bytes:
+    """An RLE Lossless DICOM of 64x64 CT-like values."""
+    buffer = io.BytesIO()
+    ds = patient_dataset(ct_pixels(seed, (64, 64)))
+    ds.compress(RLELossless)
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _png(width: int, height: int, idat: bytes, color_type: int = 0) -> bytes:
+    """A PNG declaring ``width`` x ``height`` 8-bit pixels with ``idat`` as its pixel data (valid CRCs)."""
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, color_type, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
 
 def reason_problems(reasons: dict[str, str], corpus: Corpus) -> list[str]:

@@ -20,7 +20,8 @@ from tests.reliability.corpus import Corpus, build_corpus, reason_problems
 
 Deadline = Callable[[float], AbstractContextManager[None]]
 SCAN_SECONDS = 180
-MIN_KINDS = 25
+MIN_KINDS = 100
+"""Issue 22's target: at least this many kinds of bad and odd input."""
 
 
 def expected_items(corpus: Corpus, role: str) -> set[tuple[str, int]]:
@@ -40,8 +41,8 @@ def scan_options(bundle: Path, tmp_path: Path) -> list[str]:
 
 def test_corpus_has_enough_kinds(tmp_path: Path) -> None:
     corpus = build_corpus(tmp_path)
-    assert len(corpus.kinds("problem")) + len(corpus.kinds("skipped")) >= MIN_KINDS
-    assert len(corpus.kinds()) >= 2 * MIN_KINDS
+    assert len(corpus.kinds()) >= MIN_KINDS
+    assert len(corpus.kinds("problem")) + len(corpus.kinds("skipped")) >= MIN_KINDS // 2
 
 
 def test_lcmem_scan_over_the_corpus(

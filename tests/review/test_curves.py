@@ -24,6 +24,10 @@ def test_roc_area_is_the_rank_statistic() -> None:
     assert roc.area == pytest.approx(wins / (POSITIVE.sum() * (~POSITIVE).sum()), abs=0.01)
     assert roc.y[0] == 0.5 and roc.y[-1] == 1.0
     assert np.all(roc.low <= roc.y + 1e-9) and np.all(roc.y <= roc.high + 1e-9)
+    low, high = roc.area_ci
+    assert low < roc.area < high, "ten labels leave the area wide open"
+    perfect = roc_curve(SCORES, np.arange(10) < 5, n_boot=100)
+    assert perfect.area == perfect.area_ci[0] == perfect.area_ci[1] == 1.0, "the bootstrap cannot show that"
 
 
 def test_precision_recall_is_interpolated_precision() -> None:

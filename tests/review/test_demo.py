@@ -47,3 +47,16 @@ def test_the_same_seed_gives_the_same_images_and_the_project_is_made_once(tmp_pa
     assert create_demo_project(tmp_path / "c") == path
     with Project.open(path, read_only=True) as project:
         assert [Path(s.path).name for s in project.sources()] == ["real", "synthetic"]
+
+
+def test_the_demo_uses_the_default_model_and_an_untrained_one_only_without_it(tmp_path: Path, monkeypatch) -> None:
+    from lcmem.model.bundle import read_bundle_config
+    from lcmem.model.default import default_bundle_path
+    from lcmem.review import demo
+
+    assert demo.demo_model(tmp_path / "models") == default_bundle_path()
+    assert not (tmp_path / "models").exists()
+    monkeypatch.setattr(demo, "default_bundle_path", lambda: None)
+    made = demo.demo_model(tmp_path / "models")
+    assert made == tmp_path / "models" / demo.DEMO_BUNDLE_NAME
+    assert read_bundle_config(made).name == demo.DEMO_BUNDLE_NAME

@@ -11,9 +11,9 @@ import torch
 
 from lcmem.embed.types import EmbeddedSet, ImageRef
 from lcmem.index.faiss_index import CandidateIndex
-from lcmem.scan.null import NullScore, nearest_other_scores
+from lcmem.scan.null import NullScore, exact_copy_score, nearest_other_scores
 from lcmem.scan.pipeline import run_scan
-from lcmem.scan.types import ScanSettings
+from lcmem.scan.types import Candidate, ScanSettings
 from tests.conftest import write_images
 
 
@@ -103,9 +103,23 @@ def test_run_scan_hands_the_null_to_its_callback(tiny_bundle, tmp_path: Path) ->
     write_images(real, list(range(6)))
     shutil.copy(real / "img_0000.png", real / "again.png")
     write_images(synthetic, [50])
+    shutil.copy(real / "img_0003.png", synthetic / "copy.png")
     received: list[NullScore] = []
-    summary = run_scan([real], [synthetic], tiny_bundle, lambda _c: None, on_null=received.extend)
+    events: list[str] = []
+
+    def sink(candidates: list[Candidate]) -> None:
+        events.append("candidates")
+        copies.extend(c.score for c in candidates if c.synthetic.sha256 == c.real.sha256)
+
+    def on_null(scores: list[NullScore]) -> None:
+        events.append("null")
+        received.extend(scores)
+
+    copies: list[float] = []
+    summary = run_scan([real], [synthetic], tiny_bundle, sink, on_null=on_null)
     assert summary.n_null_scores == len(received) == 7 and "null" in summary.seconds
+    assert events == ["null", "candidates"]  # a sink can place every candidate among the null scores
+    assert copies == [exact_copy_score(tiny_bundle.model.network)]  # a byte copy scores exactly that
     assert all(s.real.sha256 != s.nearest.sha256 for s in received)
     assert all(0.0 <= s.score <= 1.0 for s in received)
     skipped = run_scan([real], [synthetic], tiny_bundle, lambda _c: None, settings=ScanSettings(null_sample=0))

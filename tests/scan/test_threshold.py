@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lcmem.scan.threshold import (
+    COPY_MARGIN,
     LCMEM_DEFAULT_THRESHOLD,
     MIN_NULL_SCORES,
     RULE_CARD,
@@ -89,3 +90,13 @@ def test_null_fraction_below_counts_the_null_scores_strictly_below() -> None:
     assert null_fraction_below(null, 0.05) == 0.0
     assert null_fraction_below(null, 0.9) == 1.0
     assert null_fraction_below(np.zeros(0), 0.5) is None
+
+
+def test_never_above_the_score_of_an_exact_copy() -> None:
+    scores = np.append(np.linspace(0.5, 0.9, 300), [0.97, 0.97])  # two unidentified images of one patient
+    threshold = null_anchored_threshold(scores, model_default=0.651, copy_score=0.961)
+    assert threshold.rule == RULE_NULL and threshold.null_value == 0.97 and threshold.copy_score == 0.961
+    assert threshold.value == pytest.approx(0.961 - COPY_MARGIN) and threshold.flags(0.961)
+    assert "exact copy" in threshold.text and "capped below an exact copy" in threshold.label
+    below = null_anchored_threshold(scores[:300], model_default=0.651, copy_score=0.961)
+    assert below.value == 0.9 and below.copy_score == 0.961 and "capped" not in below.label

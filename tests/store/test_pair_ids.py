@@ -39,3 +39,9 @@ def test_candidates_of_one_synthetic_image(scanned_project: Project) -> None:
     assert [r.rank for r in strip] == [1, 2, 3]
     assert {Path(r.synthetic_path).name for r in strip} == {"copy_2.png"}
     assert Path(strip[0].real_path).name == "img_0002.png"
+
+
+def test_the_text_filter_takes_underscores_and_percent_signs_literally(scanned_project) -> None:
+    names = {Path(r.synthetic_path).name for r in list_pairs(scanned_project, PairFilter(text="copy_"), 0, 100)}
+    assert names == {"copy_2.png", "copy_7.png"}, "'_' is no wildcard: ct_copy.dcm does not match"
+    assert list_pairs(scanned_project, PairFilter(text="%"), 0, 100) == []

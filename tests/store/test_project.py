@@ -110,8 +110,8 @@ def _table_shape(path: Path, table: str) -> tuple[list, list, list]:
 
 def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A project file as lcmem wrote it at schema ``version`` (1: no null_scores; ≤ 2: no scans.model_threshold;
-    ≤ 3: no score_hidden on decisions; ≤ 4: no second_reads; ≤ 5: no kind on decisions), holding one rejected
-    pair."""
+    ≤ 3: no score_hidden on decisions; ≤ 4: no second_reads; ≤ 5: no kind on decisions; ≤ 6: no
+    scans.copy_score), holding one rejected pair."""
     old_schema = MetaData()
     for table in schema.metadata.sorted_tables:
         if (table.name == "null_scores" and version < 2) or (table.name == "second_reads" and version < 5):
@@ -119,6 +119,8 @@ def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatc
         copy = table.to_metadata(old_schema)
         if table.name == "scans" and version < 3:
             copy._columns.remove(copy.c.model_threshold)
+        if table.name == "scans" and version < 7:
+            copy._columns.remove(copy.c.copy_score)
         if table.name in ("decisions", "decision_log") and version < 4:
             copy._columns.remove(copy.c.score_hidden)
         if table.name in ("decisions", "decision_log") and version < 6:
@@ -145,7 +147,7 @@ def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatc
         assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(version),)
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
 def test_an_older_project_is_upgraded_and_keeps_its_decisions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
@@ -155,7 +157,8 @@ def test_an_older_project_is_upgraded_and_keeps_its_decisions(
         assert ("model_threshold" in [c[1] for c in raw.execute("PRAGMA table_info(scans)")]) == (version >= 3)
         assert ("score_hidden" in [c[1] for c in raw.execute("PRAGMA table_info(decisions)")]) == (version >= 4)
         assert ("second_reads" in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]) == (version >= 5)
-        assert "kind" not in [c[1] for c in raw.execute("PRAGMA table_info(decision_log)")]
+        assert ("kind" in [c[1] for c in raw.execute("PRAGMA table_info(decision_log)")]) == (version >= 6)
+        assert "copy_score" not in [c[1] for c in raw.execute("PRAGMA table_info(scans)")]
     with Project.open(tmp_path / "old.lcmem") as project:
         assert project.decision(KEY).decision == "reject" and project.decision(KEY).note == "different patient"
         assert project.decision(KEY).score_hidden is None and project.decision(KEY).kind is None
