@@ -13,9 +13,14 @@ cached in ``--work``, outside the repository; rerunning a stage resumes or reuse
 3. ``label``: ground truth that does not depend on LCMem: each sample's nearest training image by NCC after a
    small shift search, "reproduction" when NCC ≥ ``--cutoff``; a contact sheet PNG; the curve of reproduction
    rate against training steps.
-4. ``scan``: ``run_scan`` with the training images as real and samples + held-out real images as synthetic,
-   plus the baselines of :mod:`lcmem.eval.detectors`; recall of reproductions (source at rank 1) at the
-   threshold in force, false-positive rates on novel samples and held-out real images, timings.
+4. ``scan``: ``run_scan`` with the training images (plus ``--distractors`` further real images of unseen
+   identities) as real and samples + held-out real images as synthetic, plus the baselines of
+   :mod:`lcmem.eval.detectors`; recall of reproductions (source at rank 1) at the threshold in force
+   (:mod:`lcmem.scan.threshold`), false-positive rates on novel samples and held-out real images, timings.
+
+The defaults (8 chest X-rays at 64², a 0.27 M-parameter UNet, 2,000 steps) are the run measured in
+docs/BENCHMARKS.md §6; the script writes ``report.json``, ``per_image.csv`` and ``contact_sheet.png`` (or
+``--sheet``) in ``--work``.
 
 ``--stage all`` (the default) runs them in order and prints one JSON line.
 
