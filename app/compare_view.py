@@ -40,6 +40,7 @@ from lcmem.review.compare import (
     drag_window,
     has_window,
     metadata_fields,
+    pair_matches,
     unshown_text,
 )
 from lcmem.store.project import Project
@@ -76,6 +77,7 @@ class CompareView(QWidget):
         self.flicker = False
         self.difference = False
         self.loupe = False
+        self.matches = False
         self.scores_hidden = False
         self.windows: dict[str, tuple[float, float] | None] = {REAL: None, SYNTHETIC: None}
         self.preset_names: dict[str, str | None] = {REAL: None, SYNTHETIC: None}
@@ -163,6 +165,7 @@ class CompareView(QWidget):
             self.metadata.setRowCount(0)
             self.strip.clear()
             self._strip_rows = []
+            self._show_matches()
             return
         if not same:
             self._fit_next = set(SLOTS)
@@ -172,6 +175,7 @@ class CompareView(QWidget):
                 self.shown[slot] = None
                 self.canvases[slot].set_texts(caption=Path(self._path(slot, pair)).name, message="")
             self._refresh_strip()
+            self._show_matches()
         self._request(REAL)
         self._request(SYNTHETIC)
         if following is not None:
@@ -364,6 +368,28 @@ class CompareView(QWidget):
         at = (fx, fy) if fx >= 0 and fy >= 0 else None
         for other in SLOTS:
             self.canvases[other].show_loupe(at if other == slot or self.linked else None)
+
+    def toggle_matches(self) -> None:
+        """Draw or hide the keypoints that geometric verification matched (its inliers) on both images."""
+        if self.scores_hidden and not self.matches:
+            self.message.emit("Geometric matches are evidence like the score: hidden while scores are hidden")
+            return
+        self.matches = not self.matches
+        self._show_matches()
+
+    def _show_matches(self) -> None:
+        """Mark the pair's inliers (numbered alike on both panes) while :attr:`matches` is on."""
+        if not self.matches or self.pair is None:
+            for canvas in self.canvases.values():
+                canvas.set_marks(None)
+            return
+        found = pair_matches(self.pair)
+        self.canvases[REAL].set_marks(found.real_points)
+        self.canvases[SYNTHETIC].set_marks(found.synthetic_points)
+        if found.transform is None:
+            self.message.emit("Geometric matches: none (no consistent rotation, scale and shift of keypoints)")
+        else:
+            self.message.emit(f"Geometric matches: {found.inliers} inliers · {found.transform.summary()}")
 
     def toggle_difference(self) -> None:
         """Show or hide the difference overlay in the synthetic pane."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -34,6 +35,10 @@ MIN_ZOOM, MAX_ZOOM = 0.1, 40.0
 BACKGROUND = QColor(24, 24, 26)
 LOUPE_RADIUS = 90
 LOUPE_MAGNIFICATION = 4.0
+MARK_COLOUR = QColor(80, 255, 120)
+MARK_RADIUS = 4.0
+MAX_NUMBERED = 60
+"""Marks are numbered (the same number on both images) up to this many; more would hide the image."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class ImageCanvas(QGraphicsView):
         self.window_text = ""
         self.message = ""
         self.accent = QColor(255, 255, 255)
+        self.marks: np.ndarray | None = None
         self._zoom = 1.0
         self._has_image = False
         self._drag_from: QPoint | None = None
@@ -266,10 +272,26 @@ class ImageCanvas(QGraphicsView):
         painter.setPen(QPen(self.accent, 2))
         painter.drawEllipse(target)
 
+    def set_marks(self, points: np.ndarray | None) -> None:
+        """Mark these image points (``(n, 2)`` x, y in image pixels; ``None``: no marks), numbered from 1."""
+        self.marks = None if points is None else np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        self.viewport().update()
+
+    def _draw_marks(self, painter: QPainter) -> None:
+        if self.marks is None or not self.has_image:
+            return
+        painter.setPen(QPen(MARK_COLOUR, 1.5))
+        for number, (x, y) in enumerate(self.marks, start=1):
+            at = self.mapFromScene(QPointF(x + 0.5, y + 0.5))
+            painter.drawEllipse(QPointF(at), MARK_RADIUS, MARK_RADIUS)
+            if len(self.marks) <= MAX_NUMBERED:
+                painter.drawText(QPointF(at) + QPointF(MARK_RADIUS + 1, -MARK_RADIUS), str(number))
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        """Draw the loupe, title, caption, window line and message over the image, in screen coordinates."""
+        """Draw the marks, loupe, title, caption, window line and message over the image, in screen coordinates."""
         painter.save()
         painter.resetTransform()
+        self._draw_marks(painter)
         self._draw_loupe(painter)
         font = QFont(self.font())
         font.setPointSizeF(max(8.0, font.pointSizeF()))

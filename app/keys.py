@@ -38,6 +38,7 @@ class Action(enum.Enum):
     DIFFERENCE = "difference"
     LINK = "link"
     LOUPE = "loupe"
+    MATCHES = "matches"
     NOTE = "note"
     FIT = "fit"
     FILE_WINDOW = "file_window"
@@ -78,6 +79,7 @@ DEFAULT_KEYMAP = (
     Binding(Action.DIFFERENCE, ("D",), "Difference overlay |synthetic − real| on/off"),
     Binding(Action.LINK, ("L",), "Link or unlink zoom, pan and window/level"),
     Binding(Action.LOUPE, ("M",), "Magnifier loupe on/off: 4× under the mouse, same place on both images"),
+    Binding(Action.MATCHES, ("G",), "Geometric matches on/off: the inlier keypoints verification matched, on both"),
     Binding(Action.FIT, ("Z",), "Fit both images to their panes"),
     Binding(Action.NOTE, ("N",), "Note: saved with the next decision, or (Enter) on a decided pair; Esc back"),
     Binding(

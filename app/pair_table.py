@@ -49,12 +49,13 @@ COLUMNS = (
     Column("Synthetic", "synthetic"),
     Column("Score", "score"),
     Column("Rank", "rank"),
+    Column("Inliers", "inliers"),
     Column("Decision", "decision"),
     Column("Patient (pseudonym)", None),
     Column("Synthetic file", "synthetic"),
     Column("Real file", "real"),
 )
-REAL, SYNTHETIC, SCORE, RANK, DECISION, PATIENT, SYNTHETIC_FILE, REAL_FILE = range(len(COLUMNS))
+REAL, SYNTHETIC, SCORE, RANK, INLIERS, DECISION, PATIENT, SYNTHETIC_FILE, REAL_FILE = range(len(COLUMNS))
 
 
 SAME_PATIENT_MARK = "⚠"
@@ -170,8 +171,10 @@ class PairTableModel(QAbstractTableModel):
             return SAME_PATIENT_TIP
         if role == Qt.ItemDataRole.ToolTipRole:
             score = "" if self.scores_hidden else f"score {row.score:.4f}, "
-            return f"synthetic: {row.synthetic_path}\nreal: {row.real_path}\n{score}rank {row.rank}"
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (SCORE, RANK):
+            shown = row.inliers is not None and not self.scores_hidden
+            fit = f"\n{row.inliers} inliers ({row.transform or 'no fit'})" if shown else ""
+            return f"synthetic: {row.synthetic_path}\nreal: {row.real_path}\n{score}rank {row.rank}{fit}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (SCORE, RANK, INLIERS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -180,6 +183,8 @@ class PairTableModel(QAbstractTableModel):
             return f"{row.score:.3f}"
         if column == RANK:
             return str(row.rank)
+        if column == INLIERS:
+            return "–" if row.inliers is None else str(row.inliers)
         if column == DECISION:
             return decision_text(row.decision, row.kind)
         if column == PATIENT:

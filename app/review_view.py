@@ -39,6 +39,7 @@ from app.keys import PRESET_ACTIONS, Action, Keymap
 from app.pair_table import (
     COLUMNS,
     DECISION,
+    INLIERS,
     PATIENT,
     RANK,
     REAL,
@@ -108,6 +109,7 @@ def column_widths(table: QTableView) -> list[int]:
     longest = {
         SCORE: "0.000",
         RANK: "20",
+        INLIERS: "250",
         DECISION: max((decision_text("accept", kind) for kind in KIND_TEXT), key=len),
         PATIENT: f"{SAME_PATIENT_MARK} P-0123456789abcdef",
         SYNTHETIC_FILE: "synthetic_0000.png",
@@ -408,6 +410,7 @@ class ReviewView(QWidget):
         self.note.setEnabled(not read_only and not self.second_read)
         self.note.setPlaceholderText(NO_NOTE if self.second_read else NOTE_HINT)
         self.table.setColumnHidden(SCORE, hidden)
+        self.table.setColumnHidden(INLIERS, hidden)
         self.model.set_scores_hidden(hidden)
         self.compare.set_scores_hidden(hidden)
         if hidden and self.use_min_score.isChecked():
@@ -541,6 +544,8 @@ class ReviewView(QWidget):
             self.compare.toggle_link()
         elif action is Action.LOUPE:
             self.compare.toggle_loupe()
+        elif action is Action.MATCHES:
+            self.compare.toggle_matches()
         elif action is Action.FIT:
             self.compare.fit()
         elif action is Action.FLICKER:

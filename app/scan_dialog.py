@@ -19,6 +19,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import MODEL_FOLDER, TOP_K, AppSettings
+from app.settings import MODEL_FOLDER, TOP_K, VERIFY, AppSettings
 from app.workers import TaskHandle, TaskRunner
 from lcmem.errors import Cancelled, LCMemError
 from lcmem.model.default import default_bundle_path
@@ -56,8 +57,10 @@ def run_project_scan(
     progress: Progress,
     cancel: CancelToken,
     max_pixels: int | None = None,
+    verify: bool = True,
 ) -> Any:
-    """Scan the project with the model in a worker process (this blocks: call it on a worker thread).
+    """Scan the project with the model in a worker process (this blocks: call it on a worker thread);
+    ``verify``: verify the candidates geometrically (off: a quick first pass by LCMem score alone).
 
     The app's own process never imports torch, diffusers or FAISS: loading them holds the GIL long enough to
     freeze the window, so the scan runs in a separate process, relaying progress and Cancel. ``max_pixels``
@@ -70,7 +73,7 @@ def run_project_scan(
         LCMemError: the worker process died; finished work is kept.
     """
     return run_in_worker_process(
-        scan_project_file, project.path, model_path, top_k, max_pixels, progress=progress, cancel=cancel
+        scan_project_file, project.path, model_path, top_k, max_pixels, verify, progress=progress, cancel=cancel
     )
 
 
@@ -131,11 +134,11 @@ class ScanDialog(QDialog):
     Args:
         project: the open (writable) project.
         runner: where the scan runs.
-        settings: remembers the model folder and top-k.
+        settings: remembers the model folder, top-k and whether to verify.
         model_path: preselect this bundle folder.
         top_k: preselect this top-k instead of the remembered one.
-        remember: keep the model folder and top-k in the settings when the scan starts (``False``: the demo's
-            choices, which must not become the user's).
+        remember: keep the model folder, top-k and the verification choice in the settings when the scan
+            starts (``False``: the demo's choices, which must not become the user's).
 
     Signals:
         scanFinished(summary): the scan completed.
@@ -171,6 +174,7 @@ class ScanDialog(QDialog):
         self.folder = QLineEdit(str(model_path or settings.get(MODEL_FOLDER) or ""))
         self.model_info = QLabel()
         self.top_k = QSpinBox()
+        self.verify = QCheckBox("Verify the candidates geometrically (matched keypoints; slower, G shows them)")
         self.max_megapixels = QSpinBox()
         self.stage = QLabel("Not started")
         self.bar = QProgressBar()
@@ -211,6 +215,12 @@ class ScanDialog(QDialog):
         self.top_k.setToolTip("How many real images are proposed, and scored exactly, for every synthetic image")
         form = QFormLayout()
         form.addRow("Candidates per synthetic image (top-k):", self.top_k)
+        self.verify.setChecked(bool(self.settings.get(VERIFY)))
+        self.verify.setToolTip(
+            "Check the best LCMem candidates for keypoints that match under one rotation, scale and shift (the "
+            "mirrored image too); verified pairs come first and are flagged. Untick for a quick first pass."
+        )
+        form.addRow("", self.verify)
         self.max_megapixels.setRange(1, MAX_MEGAPIXELS)
         self.max_megapixels.setSuffix(" megapixels")
         self.max_megapixels.setValue(round(self.project.max_pixels / MEGAPIXEL))
@@ -278,6 +288,7 @@ class ScanDialog(QDialog):
         if self.task is not None or path is None:
             return
         top_k = int(self.top_k.value())
+        verify = self.verify.isChecked()
         max_pixels = self.max_pixels()
         if max_pixels != self.project.max_pixels:
             self.project.set_max_pixels(max_pixels)
@@ -285,6 +296,7 @@ class ScanDialog(QDialog):
             if self.use_folder.isChecked():
                 self.settings.set(MODEL_FOLDER, str(path))
             self.settings.set(TOP_K, top_k)
+            self.settings.set(VERIFY, verify)
         self.meter = RateMeter()
         self.started_at = time.monotonic()
         self.stage.setText("Starting…")
@@ -293,6 +305,7 @@ class ScanDialog(QDialog):
             self.start_button,
             self.close_button,
             self.top_k,
+            self.verify,
             self.max_megapixels,
             self.use_default,
             self.use_folder,
@@ -303,14 +316,14 @@ class ScanDialog(QDialog):
         self.cancel_button.setEnabled(True)
         project = self.project
         self.task = self.runner.start(
-            lambda progress, cancel: run_project_scan(project, path, top_k, progress, cancel, max_pixels),
+            lambda progress, cancel: run_project_scan(project, path, top_k, progress, cancel, max_pixels, verify),
             "scan",
             on_progress=self._progress,
             on_success=self._succeeded,
             on_failure=self._failed,
             on_finished=self._finished,
         )
-        logger.info("scan of %s started (top-k %d)", project.path.name, top_k)
+        logger.info("scan of %s started (top-k %d, verify %s)", project.path.name, top_k, verify)
 
     def cancel(self) -> None:
         """Ask the scan to stop; what is done is kept."""
@@ -362,7 +375,15 @@ class ScanDialog(QDialog):
         self.task = None
         self.cancel_button.setText("Cancel scan")
         self.cancel_button.setEnabled(False)
-        for widget in (self.close_button, self.top_k, self.max_megapixels, self.use_folder, self.folder, self.browse):
+        for widget in (
+            self.close_button,
+            self.top_k,
+            self.verify,
+            self.max_megapixels,
+            self.use_folder,
+            self.folder,
+            self.browse,
+        ):
             widget.setEnabled(True)
         self.use_default.setEnabled(self.default_path is not None)
         self.start_button.setText("Scan again")

@@ -44,6 +44,7 @@ RECENT_PROJECTS = Option("projects/recent", list, [])
 LAST_FOLDER = Option("projects/last_folder", str, "")
 MODEL_FOLDER = Option("scan/model_folder", str, "")
 TOP_K = Option("scan/top_k", int, 20)
+VERIFY = Option("scan/verify", bool, True)
 LINK_VIEWS = Option("review/link_views", bool, True)
 KEYMAP = Option("review/keymap", str, "")
 HIDE_SCORES = Option("review/hide_scores", bool, False)
@@ -56,6 +57,7 @@ OPTIONS = (
     LAST_FOLDER,
     MODEL_FOLDER,
     TOP_K,
+    VERIFY,
     LINK_VIEWS,
     KEYMAP,
     HIDE_SCORES,

@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import select
 
 from lcmem.cli.progress_bar import StageProgressBar
+from lcmem.cli.scan import add_verify_arguments
 from lcmem.embed.cache import EmbeddingCache, default_cache_dir
 from lcmem.embed.runner import EmbedSettings
 from lcmem.errors import BundleError, ProjectError
@@ -43,6 +44,7 @@ from lcmem.store.queries import (
 )
 from lcmem.store.schema import images
 from lcmem.store.types import DECISIONS, MEMORIZED_KINDS, PairKey
+from lcmem.verify.settings import verify_settings
 
 MAX_PIXELS_HELP = f"refuse images of more pixels (all frames together) unread (default: {DEFAULT_MAX_PIXELS})"
 
@@ -69,6 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--batch-size", type=int, default=0, help="images per encoder batch (default: 16 on a CPU, 64 on a GPU)"
     )
     scan.add_argument("--threads", type=int, default=None)
+    add_verify_arguments(scan)
     scan.add_argument("--decode-threads", type=int, default=2)
     scan.add_argument("--device", default="auto")
     scan.add_argument("--cache-dir", type=Path, default=None)
@@ -160,6 +163,9 @@ def run_scan(args: argparse.Namespace) -> int:
     configure_threads(args.threads)
     device = resolve_device(args.device)
     bundle = load_bundle(model_path, device=device)
+    if args.verify_depth < 1:
+        raise SystemExit("lcmem project scan: --verify-depth must be at least 1")
+    verify = verify_settings(not args.no_verify, args.verify_depth, args.threads)
     bar = StageProgressBar(enabled=not args.quiet)
     with (
         Project.open(args.project) as project,
@@ -168,9 +174,9 @@ def run_scan(args: argparse.Namespace) -> int:
         if args.max_pixels is not None:
             project.set_max_pixels(args.max_pixels)
         embed = EmbedSettings(args.batch_size, args.decode_threads, device, project.max_pixels)
-        settings = ScanSettings(top_k=args.top_k, embed=embed)
+        settings = ScanSettings(top_k=args.top_k, embed=embed, verify=verify)
         try:
-            summary = scan_project(project, bundle, settings, cache=cache, progress=bar)
+            summary = scan_project(project, bundle, settings, cache=cache, progress=bar, cache_dir=cache.directory)
         finally:
             bar.close()
     print(f"{summary.n_candidates} candidate pairs, {len(summary.problems)} unreadable files", file=sys.stderr)

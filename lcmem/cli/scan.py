@@ -21,6 +21,8 @@ from lcmem.scan.pipeline import run_scan
 from lcmem.scan.real_side import RealIndex
 from lcmem.scan.report import MatchWriter, write_problems, write_run_record
 from lcmem.scan.types import ScanSettings
+from lcmem.verify.cache import FeatureCache
+from lcmem.verify.settings import VerifySettings, verify_settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,7 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--nprobe", type=int, default=None, help="IVF lists probed per query (default 32, or the prebuilt index's)"
     )
-    parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
+    add_verify_arguments(parser)
+    parser.add_argument("--cache-dir", type=Path, default=None, help="embedding and feature cache folder")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -62,14 +65,27 @@ def log_file_beside(args: argparse.Namespace) -> Path:
     return args.out.with_name(args.out.stem + ".log")
 
 
+def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-verify`` and ``--verify-depth`` (shared by ``lcmem scan`` and ``lcmem project scan``)."""
+    parser.add_argument(
+        "--no-verify", action="store_true", help="rank by LCMem score alone, without geometric verification (quick)"
+    )
+    parser.add_argument(
+        "--verify-depth",
+        type=int,
+        default=VerifySettings.depth,
+        help=f"LCMem candidates verified per synthetic image (default {VerifySettings.depth})",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the scan and write ``--out`` (flagged under the threshold in force), the problems CSV and
     ``OUT.run.json``."""
     model_path = args.model or default_bundle_path()
     if model_path is None:
         raise BundleError("no default model is installed yet: pass --model BUNDLE_DIR")
-    if args.top_k < 1 or (args.nprobe is not None and args.nprobe < 1):
-        raise SystemExit("lcmem scan: --top-k and --nprobe must be at least 1")
+    if args.top_k < 1 or args.verify_depth < 1 or (args.nprobe is not None and args.nprobe < 1):
+        raise SystemExit("lcmem scan: --top-k, --verify-depth and --nprobe must be at least 1")
     if args.real_index is not None:
         nprobe = args.nprobe or int(read_index_manifest(args.real_index)["nprobe"])
         reals: list[Path] | RealIndex = RealIndex(args.real_index, nprobe)
@@ -85,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         embed=EmbedSettings(args.batch_size, args.decode_threads, device, args.max_pixels),
         index=IndexSettings(kind=args.index, nprobe=nprobe),
+        verify=verify_settings(not args.no_verify, args.verify_depth, args.threads),
     )
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
         None
         if args.no_cache
         else EmbeddingCache(args.cache_dir or default_cache_dir(), bundle.checksum, bundle.config.embedding_dim)
+    )
+    features = (
+        None
+        if args.no_cache or settings.verify is None
+        else FeatureCache.for_settings(args.cache_dir or default_cache_dir(), settings.verify)
     )
     writer = MatchWriter(out, bundle.config.default_threshold, exact_copy_score(bundle.model.network))
     bar = StageProgressBar(enabled=not args.quiet)
@@ -107,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             progress=bar,
             on_null=writer.anchor,
             real_identity=dicom_patient_identity(),
+            feature_cache=features,
         )
         writer.commit()
     except BaseException:
@@ -114,8 +137,9 @@ def run(args: argparse.Namespace) -> int:
         raise
     finally:
         bar.close()
-        if cache is not None:
-            cache.close()
+        for opened in (cache, features):
+            if opened is not None:
+                opened.close()
     write_problems(problems_path, summary.problems)
     inputs.update(synthetic=[str(p) for p in args.synthetic], model=str(Path(model_path).resolve()))
     write_run_record(out.with_name(out.stem + ".run.json"), summary, settings, inputs, writer.threshold, writer.flagged)

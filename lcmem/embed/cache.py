@@ -36,6 +36,22 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lcmem"
 
 
+def write_rows(db: sqlite3.Connection, sql: str, rows: list[tuple], failure: str) -> None:
+    """Run ``sql`` for every row in one transaction (nothing for no rows).
+
+    Raises:
+        CacheError: ``failure`` and SQLite's reason.
+    """
+    if not rows:
+        return
+    try:
+        with db:
+            db.execute("BEGIN")
+            db.executemany(sql, rows)
+    except sqlite3.Error as exc:
+        raise CacheError(f"{failure} ({exc})") from exc
+
+
 class EmbeddingCache:
     """Embeddings of every item (frame) of a file, stored as float32 under the file's sha256.
 
@@ -106,14 +122,7 @@ class EmbeddingCache:
         self._write("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)", rows)
 
     def _write(self, sql: str, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        try:
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: cannot write the embedding cache ({exc})") from exc
+        write_rows(self._db, sql, rows, f"{self.path}: cannot write the embedding cache")
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])

@@ -11,11 +11,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from lcmem.io.types import ImageMeta
+from lcmem.store.types import PairRow
+
+if TYPE_CHECKING:
+    from lcmem.verify.types import Verification
 
 logger = logging.getLogger(__name__)
 
@@ -195,3 +200,21 @@ def difference_image(real: np.ndarray, synthetic: np.ndarray) -> np.ndarray:
         )
         source = np.asarray(resized, dtype=np.float32)
     return np.clip(np.abs(target - source), 0.0, 1.0)
+
+
+def pair_matches(pair: PairRow, cache_dir: str | Path | None = None) -> Verification:
+    """The geometric verification of a pair with its inlier keypoints (each file's pixel coordinates), as the
+    compare view draws them on ``G``; features are read from (and kept in) the feature cache of ``cache_dir``
+    (default: the lcmem cache folder). A file that cannot be read gives 0 inliers. OpenCV, pydicom and the
+    embedding tier are imported here, not at the top: the app imports this module at start-up."""
+    from lcmem.embed.cache import default_cache_dir
+    from lcmem.embed.types import ImageRef
+    from lcmem.verify.cache import FeatureCache
+    from lcmem.verify.settings import VerifySettings
+    from lcmem.verify.verifier import Verifier
+
+    settings = VerifySettings()
+    synthetic = ImageRef(pair.synthetic_path, pair.key.synthetic_sha256, pair.key.synthetic_frame)
+    real = ImageRef(pair.real_path, pair.key.real_sha256, pair.key.real_frame)
+    with FeatureCache.for_settings(cache_dir or default_cache_dir(), settings) as cache:
+        return Verifier(settings, cache).verify(synthetic, real, points=True)

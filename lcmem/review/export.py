@@ -27,7 +27,7 @@ from lcmem.csv_cells import write_csv_atomic
 from lcmem.json_files import write_json_atomic
 from lcmem.review.calibrate import ThresholdCard, threshold_in_force
 from lcmem.review.probability import project_fit
-from lcmem.scan.report import PAIR_COLUMNS, fraction_text
+from lcmem.scan.report import PAIR_COLUMNS, fraction_text, verification_cells
 from lcmem.scan.threshold import ThresholdInForce, null_fraction_below
 from lcmem.store.project import Project
 from lcmem.store.queries import PairFilter, count_pairs, list_pairs, real_null_scores
@@ -62,12 +62,13 @@ RAW_ID_COLUMNS = ("synthetic_patient_id", "real_patient_id")
 
 
 def flag_of(row: PairRow, threshold: ThresholdInForce) -> str:
-    """Why a pair is flagged (``accepted`` / ``above_threshold``), or ``""``."""
+    """Why a pair is flagged (``accepted`` / ``above_threshold`` / ``verified``: under the threshold but with
+    enough inliers of geometric verification), or ``""``."""
     if row.decision == "accept":
         return "accepted"
-    if row.decision != "reject" and threshold.flags(row.score):
-        return "above_threshold"
-    return ""
+    if row.decision == "reject" or not threshold.flags(row.score, row.inliers):
+        return ""
+    return "above_threshold" if threshold.flags(row.score) else "verified"
 
 
 def pair_rows(project: Project, page: int = 5000) -> Iterator[PairRow]:
@@ -116,6 +117,7 @@ def export_pairs(
                 k.real_sha256,
                 f"{row.score:.6f}",
                 fraction_text(null_fraction_below(null, row.score)),
+                *verification_cells(row.inliers, row.transform),
                 fraction_text(fit.probability(row.score) if fit is not None else None),
                 row.rank,
                 flag,

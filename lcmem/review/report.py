@@ -259,6 +259,9 @@ def _row_html(
     if fit is not None:
         band = fit.band(row.score)
         closer += f"<br>P(memorized) {band.rate:.2f} ({band.memorized} of {band.labelled} labelled at this band)"
+    if row.inliers is not None:
+        fit_text = f" ({html.escape(row.transform)})" if row.transform else ""
+        closer += f"<br>{row.inliers} matched inliers{fit_text}"
     patients = " / ".join(html.escape(p or "—") for p in (row.real_patient, row.synthetic_patient))
     css = row.decision or "undecided"
     return (

@@ -19,6 +19,9 @@ from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
 from lcmem.scan.null import IdentityFunction, NullScore, nearest_other_scores
 from lcmem.scan.real_side import RealSet, RealSide, real_side_for
 from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
+from lcmem.scan.verification import verify_chunk
+from lcmem.verify.cache import FeatureCache
+from lcmem.verify.verifier import Verifier
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ def run_scan(
     on_items: ItemsSink | None = None,
     on_null: NullSink | None = None,
     real_identity: IdentityFunction | None = None,
+    feature_cache: FeatureCache | None = None,
 ) -> ScanSummary:
     """Find, for every synthetic image, its ``top_k`` most similar real images, scored exactly.
 
@@ -69,6 +73,8 @@ def run_scan(
         real_identity: a real item's identity (e.g. its pseudonymised patient id), or ``None`` if unknown;
             reals of the same identity do not count as different for ``on_null``. It is called only after
             ``on_items``, so a caller may derive identities from what it recorded there.
+        feature_cache: local features and verdicts of the verification stage (``settings.verify``), kept by
+            content; ``None``: computed afresh.
     """
     settings = settings or ScanSettings()
     seconds: dict[str, float] = {}
@@ -119,8 +125,11 @@ def run_scan(
             seconds["null"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        n_candidates = _search_and_rescore(real, synthetics, bundle, settings, sink, on_items, progress, cancel)
-        seconds["search"] = time.perf_counter() - clock
+        verifier = Verifier(settings.verify, feature_cache) if settings.verify is not None else None
+        n_candidates = _search_and_rescore(
+            real, synthetics, bundle, settings, sink, on_items, progress, cancel, verifier, seconds
+        )
+        seconds["search"] = time.perf_counter() - clock - seconds.get("verify", 0.0)
     finally:
         real.close()
 
@@ -152,6 +161,8 @@ def _search_and_rescore(
     on_items: ItemsSink | None,
     progress: Progress,
     cancel: CancelToken,
+    verifier: Verifier | None,
+    seconds: dict[str, float],
 ) -> int:
     total = len(synthetics)
     emitted = 0
@@ -160,7 +171,7 @@ def _search_and_rescore(
         cancel.raise_if_cancelled()
         queries = synthetics.embeddings[start : start + settings.query_chunk]
         ranked = search_candidates(
-            real.index, bundle.model.network, queries, real.vectors, settings.top_k, settings.oversample
+            real.index, bundle.model.network, queries, real.vectors, settings.search_k, settings.oversample
         )
         refs = real.refs(ranked.indices[ranked.valid])
         if on_items is not None and real.embedded is None:
@@ -178,6 +189,11 @@ def _search_and_rescore(
                     continue
                 rank += 1
                 chunk.append(Candidate(synthetic, refs[int(real_index)], rank, float(score)))
+        if verifier is not None:
+            progress(start, total, "verifying candidates")
+            clock = time.perf_counter()
+            chunk = verify_chunk(verifier, chunk, settings.top_k, cancel)
+            seconds["verify"] = seconds.get("verify", 0.0) + time.perf_counter() - clock
         sink(chunk)
         emitted += len(chunk)
         progress(min(start + len(queries), total), total, "searching and scoring candidates")

@@ -20,6 +20,7 @@ from lcmem.csv_cells import write_problems as write_problems
 from lcmem.json_files import write_json_atomic
 from lcmem.provenance import software_versions
 from lcmem.scan.threshold import ThresholdInForce, null_anchored_threshold, null_fraction_below
+from lcmem.verify.types import Transform
 
 if TYPE_CHECKING:
     from lcmem.scan.null import NullScore
@@ -34,6 +35,8 @@ PAIR_COLUMNS = (
     "real_sha256",
     "score",
     "null_fraction_below",
+    "inliers",
+    "transform",
 )
 """The columns that begin both ``matches.csv`` and ``lcmem project export``'s CSV, in this order."""
 MATCH_COLUMNS = (*PAIR_COLUMNS, "rank", "flagged")
@@ -46,7 +49,8 @@ def fraction_text(fraction: float | None) -> str:
 
 def candidate_row(candidate: Candidate, threshold: ThresholdInForce, null: np.ndarray) -> tuple[object, ...]:
     """One ``matches.csv`` row (columns :data:`MATCH_COLUMNS`) under ``threshold``, placed among the ascending
-    ``null`` scores; the score has 6 decimals."""
+    ``null`` scores; the score has 6 decimals; ``inliers`` and ``transform`` are empty when the scan did not
+    verify (``--no-verify``)."""
     s, r = candidate.synthetic, candidate.real
     return (
         s.path,
@@ -57,9 +61,16 @@ def candidate_row(candidate: Candidate, threshold: ThresholdInForce, null: np.nd
         r.sha256,
         f"{candidate.score:.6f}",
         fraction_text(null_fraction_below(null, candidate.score)),
+        *verification_cells(candidate.inliers, candidate.transform),
         candidate.rank,
-        int(threshold.flags(candidate.score)),
+        int(threshold.flags(candidate.score, candidate.inliers)),
     )
+
+
+def verification_cells(inliers: int | None, transform: Transform | str | None) -> tuple[object, object]:
+    """The ``inliers`` and ``transform`` cells: empty for a pair that was not verified."""
+    text = transform.summary() if isinstance(transform, Transform) else transform
+    return ("" if inliers is None else inliers, text or "")
 
 
 class MatchWriter:

@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from lcmem.verify.settings import VerifySettings
+
 NULL_QUANTILE = 0.999
 """The quantile of the real→real null scores that anchors the threshold before calibration."""
 MIN_NULL_SCORES = 20
@@ -40,6 +42,9 @@ COPY_MARGIN = 1e-6
 LCMEM_DEFAULT_THRESHOLD = 0.5
 """The LCMem decision threshold of the official training and test code (pair probability 0.5): the floor when
 the model carries no default of its own."""
+
+MIN_INLIERS = VerifySettings.min_inliers
+"""Inliers that flag a pair whatever its score (chosen on val data, docs/VERIFY.md)."""
 
 RULE_CARD = "threshold card"
 RULE_NULL = "real→real null"
@@ -60,6 +65,8 @@ class ThresholdInForce:
         text: one line for a person: what being flagged means.
         null_value: the null score at ``quantile`` (``None`` without enough null scores).
         copy_score: the model's score of two identical images (``None``: not known); the threshold stays below it.
+        min_inliers: a pair with at least this many inliers of geometric verification is flagged whatever its
+            score (:data:`MIN_INLIERS`, chosen on val; ``None``: verification does not flag).
     """
 
     value: float
@@ -70,10 +77,14 @@ class ThresholdInForce:
     text: str
     null_value: float | None = None
     copy_score: float | None = None
+    min_inliers: int | None = MIN_INLIERS
 
-    def flags(self, score: float) -> bool:
-        """Whether a pair with this score is flagged (the one place where that is decided)."""
-        return score >= self.value
+    def flags(self, score: float, inliers: int | None = None) -> bool:
+        """Whether a pair is flagged (the one place where that is decided): its score is at or above the
+        threshold, or geometric verification found at least ``min_inliers`` inliers (``inliers`` ``None``: the
+        pair was not verified)."""
+        verified = inliers is not None and self.min_inliers is not None and inliers >= self.min_inliers
+        return score >= self.value or verified
 
     @property
     def label(self) -> str:

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 from dataclasses import asdict
+from pathlib import Path
 
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -39,6 +40,7 @@ from lcmem.scan.types import Candidate, ScanSettings, ScanSummary
 from lcmem.store.project import Project, utc_now
 from lcmem.store.pseudonym import pseudonymise
 from lcmem.store.schema import candidates, images, null_scores, problems, scans
+from lcmem.verify.cache import FeatureCache
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +53,11 @@ def scan_project(
     cache: EmbeddingCache | None = None,
     progress: Progress = null_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    cache_dir: str | Path | None = None,
 ) -> ScanSummary:
     """Scan the project's sources with ``bundle`` and store the result as its current scan.
+
+    ``cache_dir``: where the verification stage keeps local features by content (``None``: not kept).
 
     Raises:
         ProjectError: the project lacks real or synthetic folders, or cannot be written.
@@ -93,6 +98,11 @@ def scan_project(
             with project.transaction() as conn:
                 conn.execute(sqlite_insert(candidates).on_conflict_do_nothing(), rows)
 
+    features = (
+        FeatureCache.for_settings(cache_dir, settings.verify)
+        if cache_dir is not None and settings.verify is not None
+        else None
+    )
     try:
         summary = run_scan(
             real_roots,
@@ -106,6 +116,7 @@ def scan_project(
             on_items=on_items,
             on_null=on_null,
             real_identity=lambda ref: patients.get((ref.path, ref.frame)),
+            feature_cache=features,
         )
     except Cancelled:
         _finish_scan(project, scan_id, "cancelled", None)
@@ -113,6 +124,9 @@ def scan_project(
     except BaseException:
         _finish_scan(project, scan_id, "failed", None)
         raise
+    finally:
+        if features is not None:
+            features.close()
     _finish_scan(project, scan_id, "done", summary)
     return summary
 
@@ -203,6 +217,8 @@ def _candidate_row(scan_id: int, candidate: Candidate, image_ids: dict[tuple[str
         "real_frame": r.frame,
         "rank": candidate.rank,
         "score": candidate.score,
+        "inliers": candidate.inliers,
+        "transform": candidate.transform.summary() if candidate.transform is not None else None,
     }
 
 

@@ -66,9 +66,13 @@ def _add_kind(connection: Connection) -> None:
         connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN kind VARCHAR")
 
 
-def _add_copy_score(connection: Connection) -> None:
-    """6 → 7: ``scans.copy_score`` (the scanning model's score of two identical images; NULL for older scans)."""
+def _add_copy_score_and_inliers(connection: Connection) -> None:
+    """6 → 7: ``scans.copy_score`` (the scanning model's score of two identical images) and ``inliers`` and
+    ``transform`` on ``candidates`` (geometric verification); NULL for older scans. One step for both: this
+    release changes the schema once."""
     connection.exec_driver_sql("ALTER TABLE scans ADD COLUMN copy_score FLOAT")
+    connection.exec_driver_sql("ALTER TABLE candidates ADD COLUMN inliers INTEGER")
+    connection.exec_driver_sql("ALTER TABLE candidates ADD COLUMN transform VARCHAR")
 
 
 STEPS: dict[int, Callable[[Connection], None]] = {
@@ -77,7 +81,7 @@ STEPS: dict[int, Callable[[Connection], None]] = {
     3: _add_score_hidden,
     4: _add_second_reads,
     5: _add_kind,
-    6: _add_copy_score,
+    6: _add_copy_score_and_inliers,
 }
 """``STEPS[n]`` upgrades a version-``n`` project to ``n + 1``."""
 

@@ -82,6 +82,8 @@ def _pairs_query(scan_id: int, pair_filter: PairFilter, *, ids_only: bool = Fals
         candidates.c.real_frame,
         candidates.c.rank,
         candidates.c.score,
+        candidates.c.inliers,
+        candidates.c.transform,
         synthetic.c.path.label("synthetic_path"),
         real.c.path.label("real_path"),
         synthetic.c.patient_pseudo_id.label("synthetic_patient"),
@@ -116,6 +118,7 @@ def _filter_and_order(query: Select, scan_id: int, pair_filter: PairFilter, synt
         "audit": candidates.c.id,  # the SQL side only: list_pair_ids and list_pairs put these in audit order
         "score": candidates.c.score,
         "rank": candidates.c.rank,
+        "inliers": candidates.c.inliers,
         "synthetic": synthetic.c.path,
         "real": real.c.path,
         "decision": decisions.c.decision,
@@ -155,6 +158,8 @@ def _pair_row(r: Row) -> PairRow:
         r.synthetic_patient,
         r.real_patient,
         r.kind,
+        r.inliers,
+        r.transform,
     )
 
 

@@ -20,6 +20,7 @@ def scan_project_file(
     model_path: str | Path,
     top_k: int,
     max_pixels: int | None = None,
+    verify: bool = True,
     *,
     progress: Progress = null_progress,
     cancel: CancelToken = NEVER_CANCELLED,
@@ -27,8 +28,9 @@ def scan_project_file(
     """Load the model and scan the project at ``project_path``, whose write lock the calling process holds.
 
     Run by :func:`lcmem.worker_process.run_in_worker_process`: the project is opened without taking the lock
-    its parent holds, the model on the best device, and embeddings are cached in the default cache folder.
-    ``max_pixels`` overrides the project's pixel limit for this scan.
+    its parent holds, the model on the best device, and embeddings and local features are cached in the default
+    cache folder. ``max_pixels`` overrides the project's pixel limit for this scan; ``verify``: verify the
+    candidates geometrically (off: a quick pass by LCMem score alone).
 
     Raises:
         BundleError: the model folder is not a valid bundle.
@@ -42,6 +44,7 @@ def scan_project_file(
     from lcmem.scan.types import ScanSettings
     from lcmem.store.ingest import scan_project
     from lcmem.store.project import Project
+    from lcmem.verify.settings import verify_settings
 
     progress(0, 0, "loading the model")
     device = resolve_device("auto")
@@ -52,5 +55,7 @@ def scan_project_file(
         EmbeddingCache(default_cache_dir(), bundle.checksum, bundle.config.embedding_dim) as cache,
     ):
         embed = EmbedSettings(device=device, max_pixels=max_pixels or project.max_pixels)
-        settings = ScanSettings(top_k=top_k, embed=embed)
-        return scan_project(project, bundle, settings, cache=cache, progress=progress, cancel=cancel)
+        settings = ScanSettings(top_k=top_k, embed=embed, verify=verify_settings(verify))
+        return scan_project(
+            project, bundle, settings, cache=cache, progress=progress, cancel=cancel, cache_dir=cache.directory
+        )

@@ -100,6 +100,8 @@ candidates = Table(
     Column("real_frame", Integer, nullable=False),
     Column("rank", Integer, nullable=False),
     Column("score", Float, nullable=False),
+    Column("inliers", Integer),  # geometric verification's inlier count; NULL when not verified (schema 7)
+    Column("transform", String),  # the fitted transform in words ("mirrored, rotated 10.0°, scale 1.00")
     UniqueConstraint("scan_id", "synthetic_image_id", "real_image_id"),
     Index("ix_candidates_scan_score", "scan_id", "score"),
     Index("ix_candidates_pair", "synthetic_sha256", "synthetic_frame", "real_sha256", "real_frame"),

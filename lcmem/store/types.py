@@ -80,6 +80,8 @@ class PairRow:
     synthetic_patient: str | None
     real_patient: str | None
     kind: str | None = None
+    inliers: int | None = None
+    transform: str | None = None
 
 
 @dataclass(frozen=True)

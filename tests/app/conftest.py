@@ -74,15 +74,21 @@ def scanned(scanned_original: Path, tmp_path: Path) -> Iterator[Project]:
         yield project
 
 
-@pytest.fixture()
-def review(qtbot, scanned: Project) -> Iterator[ReviewView]:
-    """A review screen over the scanned fixture, images decoded inline, on the DICOM copy's best pair."""
+def review_screen(qtbot, project: Project) -> ReviewView:
+    """A shown review screen over ``project`` (reviewer ana), images decoded inline."""
     runner = TaskRunner(1, inline=True)
     view = ReviewView(ImageLoader(runner), ThumbnailProvider(runner))
     qtbot.addWidget(view)
     view.resize(1300, 800)
     view.show()
-    view.set_queue(ReviewQueue(scanned, "ana"))
+    view.set_queue(ReviewQueue(project, "ana"))
+    return view
+
+
+@pytest.fixture()
+def review(qtbot, scanned: Project) -> Iterator[ReviewView]:
+    """A review screen over the scanned fixture, images decoded inline, on the DICOM copy's best pair."""
+    view = review_screen(qtbot, scanned)
     view.apply_filter(PairFilter(text="ct_copy.dcm", sort="rank", descending=False))
     assert view.queue.current.rank == 1 and view.queue.current.synthetic_path.endswith("ct_copy.dcm")
     yield view

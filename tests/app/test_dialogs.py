@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 
 from app import scan_dialog
@@ -63,6 +64,33 @@ def test_rate_and_time_left_per_stage() -> None:
     assert format_seconds(42) == "42 s" and format_seconds(185) == "3 min 5 s" and format_seconds(3720) == "1 h 2 min"
 
 
+def test_the_scan_dialog_can_switch_verification_off_and_remembers_it(
+    qtbot, tmp_path: Path, settings, tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import scan_dialog
+    from app.workers import TaskRunner
+    from lcmem.errors import Cancelled
+    from lcmem.store.project import Project
+
+    calls: list[bool] = []
+
+    def fake_scan(project, model_path, top_k, progress, cancel, max_pixels=None, verify=True):
+        calls.append(verify)
+        raise Cancelled("stopped by the test")
+
+    monkeypatch.setattr(scan_dialog, "run_project_scan", fake_scan)
+    with Project.create(tmp_path / "p.lcmem", [tmp_path], [tmp_path]) as project:
+        dialog = scan_dialog.ScanDialog(project, TaskRunner(1, inline=True), settings, model_path=tiny_bundle_dir)
+        qtbot.addWidget(dialog)
+        assert dialog.verify.isChecked()
+        dialog.verify.setChecked(False)
+        dialog.start()
+        qtbot.waitUntil(lambda: calls == [False])
+        again = scan_dialog.ScanDialog(project, TaskRunner(1, inline=True), settings, model_path=tiny_bundle_dir)
+        qtbot.addWidget(again)
+        assert not again.verify.isChecked()
+
+
 def test_scan_dialog_sets_the_project_pixel_limit(qtbot, tmp_path: Path, settings, monkeypatch) -> None:
     (tmp_path / "r").mkdir()
     (tmp_path / "s").mkdir()
@@ -70,7 +98,7 @@ def test_scan_dialog_sets_the_project_pixel_limit(qtbot, tmp_path: Path, setting
     asked: list[int | None] = []
 
     def fake_scan(*args: object) -> None:
-        asked.append(args[-1])  # type: ignore[arg-type]
+        asked.append(args[5])  # type: ignore[arg-type]
         raise Cancelled()
 
     monkeypatch.setattr(scan_dialog, "run_project_scan", fake_scan)

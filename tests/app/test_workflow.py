@@ -33,14 +33,14 @@ def _scan(qtbot, window: MainWindow, bundle: Path, cancel_on: str | None = None)
     if cancel_on is not None:
         original = scan_dialog.run_project_scan
 
-        def paused_scan(project, model_path, top_k, progress, cancel, max_pixels=None):
+        def paused_scan(project, model_path, top_k, progress, cancel, max_pixels=None, verify=True):
             def report(done: int, total: int, text: str) -> None:
                 progress(done, total, text)
                 deadline = time.monotonic() + 20
                 while cancel_on in text and not cancel.cancelled and time.monotonic() < deadline:
                     time.sleep(0.01)
 
-            return original(project, model_path, top_k, report, cancel, max_pixels)
+            return original(project, model_path, top_k, report, cancel, max_pixels, verify)
 
         patch.setattr(scan_dialog, "run_project_scan", paused_scan)
     ticks: list[float] = []

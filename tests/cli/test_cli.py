@@ -68,6 +68,8 @@ def test_scan_writes_ranked_matches_problems_and_a_run_record(
         "real_sha256",
         "score",
         "null_fraction_below",
+        "inliers",
+        "transform",
         "rank",
         "flagged",
     ]
@@ -75,7 +77,7 @@ def test_scan_writes_ranked_matches_problems_and_a_run_record(
     leak = [r for r in rows if r["synthetic_path"].endswith("leak.png")]
     assert leak[0]["rank"] == "1" and leak[0]["real_path"].endswith("img_0004.png")
     assert leak[0]["synthetic_sha256"] == leak[0]["real_sha256"]
-    assert all(0 <= float(r["score"]) <= 1 for r in rows)
+    assert all(0 <= float(r["score"]) <= 1 and r["inliers"].isdigit() for r in rows)
     problems = read_csv(out.with_name("matches.problems.csv"))
     assert [Path(p["path"]).name for p in problems] == ["corrupt.jpg"]
     assert problems[0]["reason"]

@@ -92,3 +92,41 @@ def test_each_row_is_placed_against_the_real_to_real_null_scores(scanned_project
         below = sum(1 for s in null if s < pair.score)
         assert float(row["null_fraction_below"]) == pytest.approx(below / len(null), abs=1e-4)
     assert {row["null_fraction_below"] for row in exported} != {"1.0000"}
+
+
+def full_key(row: dict[str, str]) -> tuple[str, int, str, int]:
+    """A CSV row's content key, as a :class:`PairKey` tuple."""
+    return (row["synthetic_sha256"], int(row["synthetic_frame"]), row["real_sha256"], int(row["real_frame"]))
+
+
+def test_inliers_are_exported_and_enough_of_them_flag_a_pair_below_the_threshold(
+    scanned_project: Project, tmp_path: Path
+) -> None:
+    from dataclasses import astuple
+
+    from sqlalchemy import update
+
+    from lcmem.scan.threshold import MIN_INLIERS
+    from lcmem.store.schema import candidates
+
+    rows = list_pairs(scanned_project)
+    assert all(r.inliers is not None for r in rows)  # the scan verified every pair
+    lowest = min(rows, key=lambda r: r.score)
+    with scanned_project.transaction() as conn:
+        conn.execute(
+            update(candidates)
+            .where(candidates.c.id == lowest.candidate_id)
+            .values(inliers=MIN_INLIERS + 5, transform="mirrored, rotated 10.0°, scale 1.00")
+        )
+    above_all = ThresholdCard("m", "target_recall", 0.99, 2.0, 10, 10, 0.8, 0.99, (0.7, 0.9), (0.9, 1.0), "now")
+    export_pairs(scanned_project, tmp_path / "all.csv", above_all, "m", include_all=True)
+    exported = {full_key(r): r for r in read(tmp_path / "all.csv")}
+    row = exported[astuple(lowest.key)]
+    assert row["inliers"] == str(MIN_INLIERS + 5) and row["transform"].startswith("mirrored")
+    assert row["flag"] == "verified" and float(row["score"]) < float(row["threshold"])
+    assert all(exported[astuple(r.key)]["inliers"] == str(r.inliers) for r in rows if r is not lowest)
+    export_pairs(scanned_project, tmp_path / "flagged.csv", above_all, "m")
+    flagged = read(tmp_path / "flagged.csv")
+    assert astuple(lowest.key) in {full_key(r) for r in flagged}
+    assert all(int(r["inliers"]) >= MIN_INLIERS for r in flagged if r["flag"] == "verified")
+    assert all(float(r["score"]) >= float(r["threshold"]) for r in flagged if r["flag"] == "above_threshold")

@@ -64,6 +64,7 @@ def test_the_report_states_findings_and_lists_the_flagged_pairs(scanned_project:
             assert image.format == "PNG" and max(image.size) <= 160
     assert re.search(r"W \d+ L -?\d+ · auto \(0.5-99.5 %\)", text)  # the window each DICOM was shown at
     assert "PNG · no window/level (display range)" in text
+    assert text.count("matched inliers") == findings.flagged  # each listed pair with its verification
 
 
 def html_escaped(text: str, raw: str) -> bool:

@@ -111,7 +111,7 @@ def _table_shape(path: Path, table: str) -> tuple[list, list, list]:
 def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A project file as lcmem wrote it at schema ``version`` (1: no null_scores; ≤ 2: no scans.model_threshold;
     ≤ 3: no score_hidden on decisions; ≤ 4: no second_reads; ≤ 5: no kind on decisions; ≤ 6: no
-    scans.copy_score), holding one rejected pair."""
+    scans.copy_score, no inliers or transform on candidates), holding one rejected pair."""
     old_schema = MetaData()
     for table in schema.metadata.sorted_tables:
         if (table.name == "null_scores" and version < 2) or (table.name == "second_reads" and version < 5):
@@ -125,6 +125,9 @@ def _create_old_project(path: Path, version: int, monkeypatch: pytest.MonkeyPatc
             copy._columns.remove(copy.c.score_hidden)
         if table.name in ("decisions", "decision_log") and version < 6:
             copy._columns.remove(copy.c.kind)
+        if table.name == "candidates" and version < 7:
+            copy._columns.remove(copy.c.inliers)
+            copy._columns.remove(copy.c.transform)
     with monkeypatch.context() as old:
         old.setattr(migrations, "SCHEMA_VERSION", version)
         old.setattr(migrations, "STEPS", {})
@@ -158,6 +161,7 @@ def test_an_older_project_is_upgraded_and_keeps_its_decisions(
         assert ("score_hidden" in [c[1] for c in raw.execute("PRAGMA table_info(decisions)")]) == (version >= 4)
         assert ("second_reads" in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]) == (version >= 5)
         assert ("kind" in [c[1] for c in raw.execute("PRAGMA table_info(decision_log)")]) == (version >= 6)
+        assert "inliers" not in [c[1] for c in raw.execute("PRAGMA table_info(candidates)")]
         assert "copy_score" not in [c[1] for c in raw.execute("PRAGMA table_info(scans)")]
     with Project.open(tmp_path / "old.lcmem") as project:
         assert project.decision(KEY).decision == "reject" and project.decision(KEY).note == "different patient"
@@ -169,7 +173,7 @@ def test_an_older_project_is_upgraded_and_keeps_its_decisions(
         assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (current,)
         assert raw.execute("SELECT COUNT(*) FROM decision_log").fetchone() == (1,)
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    for table in ("null_scores", "scans", "decisions", "decision_log", "second_reads"):
+    for table in ("null_scores", "scans", "decisions", "decision_log", "second_reads", "candidates"):
         assert _table_shape(tmp_path / "old.lcmem", table) == _table_shape(tmp_path / "new.lcmem", table)
 
 
@@ -215,3 +219,32 @@ def test_an_older_project_opened_read_only_says_to_open_it_for_writing_once(
         raw.execute(f"UPDATE meta SET value='{migrations.SCHEMA_VERSION + 1}' WHERE key='schema_version'")
     with pytest.raises(ProjectError, match="newer lcmem"):
         Project.open(path, read_only=True)
+
+
+def test_a_schema_6_project_keeps_its_candidates_and_kinds_and_gains_empty_inliers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "six.lcmem"
+    _create_old_project(path, 6, monkeypatch)
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE decisions SET decision='accept', kind='copy'")
+        raw.execute(
+            "INSERT INTO scans (status, model_checksum, model_name, model_path, settings, started_at) "
+            "VALUES ('done', 'm', 'lcmem-small', '/m', '{}', '2026-01-01T00:00:00Z')"
+        )
+        for role, sha in (("synthetic", KEY.synthetic_sha256), ("real", KEY.real_sha256)):
+            raw.execute(
+                "INSERT INTO images (role, path, frame, n_frames, sha256, last_scan_id) VALUES (?, ?, 0, 1, ?, 1)",
+                (role, f"/{role}.png", sha),
+            )
+        raw.execute(
+            "INSERT INTO candidates (scan_id, synthetic_image_id, real_image_id, synthetic_sha256, synthetic_frame, "
+            "real_sha256, real_frame, rank, score) VALUES (1, 1, 2, ?, ?, ?, ?, 1, 0.9)",
+            (KEY.synthetic_sha256, KEY.synthetic_frame, KEY.real_sha256, KEY.real_frame),
+        )
+    with Project.open(path) as project:
+        assert project.decision(KEY).decision == "accept" and project.decision(KEY).kind == "copy"
+    with sqlite3.connect(path) as raw:
+        stored = raw.execute("SELECT rank, score, inliers, transform FROM candidates").fetchall()
+        assert stored == [(1, 0.9, None, None)]
+        assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("7",)
