@@ -437,15 +437,21 @@ def null_max(real_scores: np.ndarray) -> np.ndarray:
 
 
 def detector_figures(
-    best: np.ndarray, match: np.ndarray, labels: Labels, threshold: float, null: np.ndarray
+    best: np.ndarray,
+    match: np.ndarray,
+    labels: Labels,
+    threshold: float,
+    null: np.ndarray,
+    flagged: np.ndarray | None = None,
 ) -> dict[str, float | int]:
     """Recall of reproductions (flagged with their source at rank 1), rank-1 of the source, false-positive rates
-    on novel samples and held-out real images at ``threshold``, and the AUC of reproductions against both."""
+    on novel samples and held-out real images, and the AUC of reproductions against both by best score. An
+    image is flagged when its best score reaches ``threshold``, unless ``flagged`` says otherwise."""
     from lcmem.eval.metrics import roc_auc
 
     kinds = np.array([labels.label(i) for i in range(len(best))])
     repro, novel, heldout = kinds == "reproduction", kinds == "novel", kinds == "heldout"
-    flagged = best >= threshold
+    flagged = best >= threshold if flagged is None else flagged
     rank1 = match == labels.nearest
 
     def rate(mask: np.ndarray, hit: np.ndarray) -> float | None:
@@ -467,11 +473,12 @@ def detector_figures(
 
 def lcmem_scan(
     real: np.ndarray, synthetic: np.ndarray, names: list[str], bundle: object, folder: Path
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-    """``run_scan`` with the real images as real and the rest as synthetic, as PNGs at the generator's size.
+) -> tuple[list[list[tuple[int, float, int | None]]], np.ndarray, dict[str, float]]:
+    """``run_scan`` (with its default geometric verification) with the real images as real and the rest as
+    synthetic, as PNGs at the generator's size.
 
-    Returns each synthetic image's best score and the index of its rank-1 real image, the real→real null
-    scores, and the scan's timings (``total`` included).
+    Returns each synthetic image's candidates in rank order as ``(real index, score, inliers)``, the
+    real→real null scores, and the scan's timings (``total`` included).
     """
     import shutil
 
@@ -482,24 +489,23 @@ def lcmem_scan(
     synthetic_paths = write_pngs(folder / "synthetic", synthetic, names)
     real_index = {str(p): i for i, p in enumerate(real_paths)}
     synthetic_index = {str(p): i for i, p in enumerate(synthetic_paths)}
-    best = np.full(len(synthetic), -np.inf)
-    match = np.full(len(synthetic), -1)
+    ranked: list[list[tuple[int, int, float, int | None]]] = [[] for _ in synthetic]
     null: list[float] = []
 
     def sink(chunk: list) -> None:
-        for candidate in chunk:
-            if candidate.rank == 1:
-                i = synthetic_index[candidate.synthetic.path]
-                best[i], match[i] = candidate.score, real_index[candidate.real.path]
+        for c in chunk:
+            entry = (c.rank, real_index[c.real.path], c.score, c.inliers)
+            ranked[synthetic_index[c.synthetic.path]].append(entry)
 
     clock = time.perf_counter()
     summary = run_scan(
         [folder / "real"], [folder / "synthetic"], bundle, sink, on_null=lambda s: null.extend(n.score for n in s)
     )
     seconds = {**summary.seconds, "total": time.perf_counter() - clock}
-    if summary.problems or (match < 0).any():
+    if summary.problems or not all(ranked):
         raise SystemExit(f"the scan left images unscored: {summary.problems}")
-    return best, match, np.array(null), seconds
+    candidates = [[(r, score, inliers) for _, r, score, inliers in sorted(row)] for row in ranked]
+    return candidates, np.array(null), seconds
 
 
 def baseline_threshold(null: np.ndarray) -> float:
@@ -610,15 +616,21 @@ def scan_stage(settings: Settings, work: Path, args: argparse.Namespace) -> None
     real = np.concatenate([np.load(work / "images.npz")["train"], distractors(settings, manifest, args.distractors)])
     bundle = model_or_default(args.model)
     names = [f"{kind}_{i:04d}" for i, kind in enumerate(kinds)]
-    best, match, null, seconds = lcmem_scan(real, synthetic, names, bundle, work / "scan")
+    candidates, null, seconds = lcmem_scan(real, synthetic, names, bundle, work / "scan")
+    best = np.array([max(score for _, score, _ in row) for row in candidates])
+    match = np.array([row[0][0] for row in candidates])
     threshold = null_anchored_threshold(null, bundle.config.default_threshold)
     model_default = threshold.model_default if threshold.model_default is not None else LCMEM_DEFAULT_THRESHOLD
+    in_force = np.array([any(threshold.flags(score, inliers) for _, score, inliers in row) for row in candidates])
     per_image = {"lcmem": (best, match)}
     detectors = {
         "lcmem": {
-            **detector_figures(best, match, labels, threshold.value, null),
+            **detector_figures(best, match, labels, threshold.value, null, in_force),
             "rule": threshold.label,
             "rule_text": threshold.text,
+            "min_inliers": threshold.min_inliers,
+            "verified_rank1": sum(row[0][2] is not None for row in candidates),
+            "score_only": detector_figures(best, match, labels, threshold.value, null),
             "at_model_default": detector_figures(best, match, labels, model_default, null),
             "seconds": {k: round(v, 2) for k, v in seconds.items()},
         }

@@ -63,6 +63,9 @@ def test_every_stage_end_to_end_with_resume(bench, tmp_path: Path, tiny_bundle_d
         assert {"threshold", "recall_rank1", "rank1", "fpr_novel", "fpr_heldout", "auc", "seconds"} <= set(figures)
         assert 0.0 <= figures["fpr_heldout"] <= 1.0
     assert report["key"] == manifest["key"]
+    lcmem = scan["detectors"]["lcmem"]
+    assert {"score_only", "at_model_default", "min_inliers", "verified_rank1"} <= set(lcmem)
+    assert lcmem["fpr_heldout"] >= lcmem["score_only"]["fpr_heldout"]
     rows = (work / "per_image.csv").read_text().splitlines()
     assert len(rows) == 10 and rows[0].startswith("name,label,ncc,nearest,lcmem_best,lcmem_match")
 
