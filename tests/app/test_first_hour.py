@@ -123,7 +123,8 @@ def test_at_the_default_size_the_decision_and_patient_columns_show_and_the_image
     rows = [window.review.queue.rows[i] for i in range(len(window.review.queue))]
     widest_patient = max((metrics.horizontalAdvance(patient_text(r)) for r in rows), default=0)
     assert widest_patient > 0 and header.sectionSize(PATIENT) > widest_patient
-    assert window.review.compare.width() >= 0.55 * window.width()
+    # "Most of the width": more than half, with every column up to the patient (Inliers included) readable.
+    assert window.review.compare.width() > 0.5 * window.width()
 
 
 def test_the_window_opens_maximised_the_first_time_then_as_it_was_left(qtbot, tmp_path: Path) -> None:
