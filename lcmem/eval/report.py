@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from lcmem.eval.transforms import EDITS, STRENGTHS
+from lcmem.eval.verified import NAME as VERIFY_NAME
 from lcmem.provenance import software_versions
 
 
@@ -53,7 +54,8 @@ def retrieval_markdown(report: dict[str, Any]) -> list[str]:
              "and the median margin (true source − best other) are over edited copies; recall = true source at "
              "or above the threshold; unseen FPR = unseen images whose best gallery score reaches it. *val*: the "
              "detector's val threshold (FPR 5 % on val re-ID pairs); *null*: the "
-             f"{settings['null_quantile']:.1%} quantile (the maximum under 1 000 images) of the dataset's gallery "
+             f"{settings['null_quantile']:.1%} order statistic (the scan's rule: rank ⌈q(n+1)⌉, capped at n, "
+             "unfloored) of the dataset's gallery "
              "images' nearest-other-identity scores. µAP: DISC21-style, edited and unseen queries, top "
              f"{settings['top_k']}, one ranking. MSE, SSIM and NCC compare {settings['pixel_size']} px thumbnails "
              f"(SSIM at every {settings['ssim_stride']}th window position).", "",
@@ -69,25 +71,35 @@ def retrieval_markdown(report: dict[str, Any]) -> list[str]:
                 f"| {r['unseen_fpr_at_null_threshold']:.3f} | {reid:.3f} | {r['uap']:.3f} "
                 f"| {r['n_queries']} / {r['reid']['n_queries']} / {r['n_unseen']} |"
             )
+    titles = {"lcmem": "LCMem", VERIFY_NAME: "LCMem + verification"}
+    for name in [n for n in titles if n in detectors]:
+        per_dataset = detectors[name]["retrieval"]
+        header = "| edit | " + " | ".join(datasets) + " | pooled |"
+        lines += ["", f"{titles[name]}, rank-1 per edit (recall at the val / null threshold in brackets):", "",
+                  header, "|---|" + "---|" * (len(datasets) + 1)]  # fmt: skip
+        for edit in EDITS:
+            cells = [per_dataset[d]["by_edit"][edit] for d in [*datasets, "pooled"]]
+            lines.append(f"| {edit} | " + " | ".join(_edit_cell(c) for c in cells) + " |")
     if "lcmem" in detectors:
         lcmem = detectors["lcmem"]["retrieval"]
-        header = "| edit | " + " | ".join(datasets) + " | pooled |"
-        lines += ["", "LCMem, rank-1 per edit (recall at the val threshold in brackets):", "", header,
-                  "|---|" + "---|" * (len(datasets) + 1)]  # fmt: skip
-        for edit in EDITS:
-            cells = [lcmem[d]["by_edit"][edit] for d in [*datasets, "pooled"]]
-            lines.append(f"| {edit} | " + " | ".join(_edit_cell(c) for c in cells) + " |")
         nulls = [f"{d} {lcmem[d]['null_threshold']['value']:.3f} ({lcmem[d]['null_threshold']['n']} images)"
                  for d in datasets]  # fmt: skip
         lines += [
             "",
             f"LCMem null thresholds: {', '.join(nulls)}; val threshold {detectors['lcmem']['threshold']:.3f}.",
         ]
+    if VERIFY_NAME in detectors:
+        lines += ["", f"{VERIFY_NAME}: the scan's geometric verification of LCMem's top 50 (files at their stored "
+                  "size, long side ≤ 512), re-ranked and flagged by the scan's rule (score ≥ threshold or ≥ 20 "
+                  "inliers; lcmem.verify.rule) with LCMem's thresholds; its margin and µAP are of the re-ranked "
+                  "order (steps of 1 / gallery size), not of a similarity."]  # fmt: skip
     return [*lines, ""]
 
 
 def _edit_cell(cell: dict[str, Any]) -> str:
-    return f"{cell['rank1']:.2f} ({cell['recall_at_threshold']:.2f})" if cell["n_queries"] else "–"
+    if not cell["n_queries"]:
+        return "–"
+    return f"{cell['rank1']:.2f} ({cell['recall_at_threshold']:.2f} / {cell['recall_at_null_threshold']:.2f})"
 
 
 def paper_detectors(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
