@@ -50,7 +50,7 @@ class FeatureCache:
     ) -> None:
         self.path = Path(directory) / f"features-{features.key()}.sqlite"
         self.max_bytes = max_bytes
-        self._match_key = f"{match.ratio:g}-{match.ransac_px:g}-{match.min_scale:g}-{match.max_scale:g}"
+        self._match_key = match.key()
         self._lock = threading.Lock()
         self._clock = 0
         try:

@@ -30,6 +30,10 @@ class MatchSettings:
     max_scale: float = 5.0
     ransac_iterations: int = 2000
 
+    def key(self) -> str:
+        """A short text naming every setting a verdict depends on (cached verdicts are kept apart by it)."""
+        return f"{self.ratio:g}-{self.ransac_px:g}-{self.min_scale:g}-{self.max_scale:g}-{self.ransac_iterations}"
+
 
 @dataclass(frozen=True)
 class VerifySettings:
