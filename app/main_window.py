@@ -459,7 +459,7 @@ class MainWindow(QMainWindow):
         self.show_message(f"Threshold card saved: threshold {card.threshold:.3f}")
 
     def _apply_threshold(self) -> None:
-        self.review.set_threshold(self.threshold.value, self.threshold.label)
+        self.review.set_threshold(self.threshold.value, self.threshold.label, self.threshold.min_inliers)
         self._update_status()
 
     def _tab_changed(self, index: int) -> None:

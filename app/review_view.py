@@ -59,6 +59,7 @@ from lcmem.review.queue import ReviewQueue
 from lcmem.scan.threshold import null_fraction_below
 from lcmem.store.queries import PairFilter, real_null_scores
 from lcmem.store.types import KIND_TEXT, PairRow
+from lcmem.verify.rule import is_verified
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +156,7 @@ class ReviewView(QWidget):
         super().__init__(parent)
         self.queue: ReviewQueue | None = None
         self.threshold = 0.5
+        self.min_inliers: int | None = None
         self.threshold_note = "default, not calibrated"
         self.model = PairTableModel(thumbnails, self.threshold, self)
         self.table = QTableView()
@@ -386,9 +388,10 @@ class ReviewView(QWidget):
         if (current.sort, current.descending) != (key, descending):
             self.apply_filter(replace(self.current_filter(), sort=key, descending=descending))
 
-    def set_threshold(self, threshold: float, note: str) -> None:
-        """The flag threshold in use and how it was set (``calibrated …`` or ``default, not calibrated``)."""
-        self.threshold, self.threshold_note = threshold, note
+    def set_threshold(self, threshold: float, note: str, min_inliers: int | None = None) -> None:
+        """The flag threshold in use and how it was set (``calibrated …`` or ``default, not calibrated``), and the
+        inliers that flag a pair whatever its score (``None``: verification does not flag)."""
+        self.threshold, self.threshold_note, self.min_inliers = threshold, note, min_inliers
         if not self.use_min_score.isChecked():
             self.min_score.setValue(threshold)
         self.model.set_threshold(threshold)
@@ -469,9 +472,17 @@ class ReviewView(QWidget):
             return f"<b>Score hidden</b> (blind review) · Decision: {decided} · {position}"
         return (
             f"<b>Score {row.score:.3f}</b> (rank {row.rank} for this synthetic image) · {side} the threshold "
-            f"{self.threshold:.3f} ({self.threshold_note}){self._null_text(row.score)}"
-            f"{self._probability_text(row.score)} · Decision: {decided} · {position}"
+            f"{self.threshold:.3f} ({self.threshold_note}){self._verification_text(row)}"
+            f"{self._null_text(row.score)}{self._probability_text(row.score)} · Decision: {decided} · {position}"
         )
+
+    def _verification_text(self, row: PairRow) -> str:
+        """The pair's matched keypoints, and whether they flag it whatever its score (:mod:`lcmem.verify.rule`)."""
+        if row.inliers is None:
+            return ""
+        if is_verified(row.inliers, self.min_inliers):
+            return f" · <b>{row.inliers} matched keypoints</b>: verified (≥ {self.min_inliers}), flagged"
+        return f" · {row.inliers} matched keypoints"
 
     def _null_text(self, score: float) -> str:
         """Where the score lies among the scan's real→real nearest-other scores (ANCHORS §5)."""

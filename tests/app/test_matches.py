@@ -17,7 +17,8 @@ from tests.app.conftest import review_screen
 from tests.verify.conftest import rotated, save_png, textured
 
 
-def test_g_draws_the_matched_inliers_on_both_images(qtbot, tmp_path: Path, tiny_bundle) -> None:
+def _rotated_copy_project(tmp_path: Path, tiny_bundle) -> Project:
+    """A scanned project whose one synthetic image is a 10°-rotated copy of ``real_2.png``."""
     real, synthetic = tmp_path / "real", tmp_path / "synthetic"
     real.mkdir()
     synthetic.mkdir()
@@ -26,7 +27,29 @@ def test_g_draws_the_matched_inliers_on_both_images(qtbot, tmp_path: Path, tiny_
     save_png(rotated(textured(2), 10.0), synthetic / "rotated.png")
     with Project.create(tmp_path / "p.lcmem", [real], [synthetic]) as project:
         scan_project(project, tiny_bundle, ScanSettings(top_k=2), cache_dir=tmp_path / "cache")
-    project = Project.open(tmp_path / "p.lcmem")
+    return Project.open(tmp_path / "p.lcmem")
+
+
+def test_the_score_line_says_when_verification_flags_a_pair_below_the_threshold(
+    qtbot, tmp_path: Path, tiny_bundle
+) -> None:
+    project = _rotated_copy_project(tmp_path, tiny_bundle)
+    view = review_screen(qtbot, project)
+    view.apply_filter(PairFilter(sort="rank", descending=False))
+    pair = view.queue.current
+    assert pair.inliers >= 30
+    view.set_threshold(max(pair.score + 0.01, 0.5), "test threshold", min_inliers=20)
+    line = view.compare.info.text()
+    assert "below the threshold" in line and f"{pair.inliers} matched keypoints</b>: verified (≥ 20), flagged" in line
+    view.set_threshold(max(pair.score + 0.01, 0.5), "test threshold", min_inliers=pair.inliers + 1)
+    line = view.compare.info.text()
+    assert f"{pair.inliers} matched keypoints" in line and "flagged" not in line
+    view.set_queue(None)
+    project.close()
+
+
+def test_g_draws_the_matched_inliers_on_both_images(qtbot, tmp_path: Path, tiny_bundle) -> None:
+    project = _rotated_copy_project(tmp_path, tiny_bundle)
     view = review_screen(qtbot, project)
     view.apply_filter(PairFilter(sort="rank", descending=False))
     pair = view.queue.current
