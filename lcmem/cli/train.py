@@ -42,11 +42,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         stage.add_argument("--anneal-epochs", type=int, default=None,
                            help="then this many epochs from the best network at lr / 10")  # fmt: skip
         stage.add_argument("--select", choices=SELECT_MODES, default=None,
-                           help="keep the epoch with the lowest val loss or the best val detection score "
-                                "(default: the recipe's)")  # fmt: skip
+                           help="keep the epoch with the lowest val loss, the best val detection score, or the "
+                                "best detection score with in-domain rank-1 (default: the recipe's)")  # fmt: skip
         stage.add_argument("--negatives", choices=NEGATIVES, default=None,
                            help="pair each hard negative within its domain or within its dataset "
                                 "(default: the recipe's)")  # fmt: skip
+        stage.add_argument("--lr", type=float, default=None, help="learning rate (default: the recipe's)")
+        if name == "stage2":
+            stage.add_argument("--hard-negatives", type=int, default=None, metavar="K",
+                               help="build batches of groups of nearest identities: mine each training identity's "
+                                    "K nearest other identities of its dataset under the --init model "
+                                    "(0: off, the recipe's default)")  # fmt: skip
+            stage.add_argument("--group-size", type=int, default=None,
+                               help="identities per hard-negative group (a seed and its neighbours)")  # fmt: skip
+            stage.add_argument("--copy-p", type=float, default=None,
+                               help="share of copy pairs (an image and its augmented self)")  # fmt: skip
         if name == "stage1":
             stage.add_argument("--vae", type=Path, required=True, help="diffusers VAE folder")
             stage.add_argument("--name", default="lcmem-small")
@@ -59,7 +69,10 @@ def _recipe(args: argparse.Namespace):
     overrides = {k: v for k, v in (("max_minutes", args.max_minutes), ("steps_per_epoch", args.steps_per_epoch),
                                    ("max_epochs", args.max_epochs), ("seed", args.seed),
                                    ("select", args.select), ("patience", args.patience),
-                                   ("anneal_epochs", args.anneal_epochs), ("negatives", args.negatives))
+                                   ("anneal_epochs", args.anneal_epochs), ("negatives", args.negatives),
+                                   ("lr", args.lr), ("hard_negatives", getattr(args, "hard_negatives", None)),
+                                   ("group_size", getattr(args, "group_size", None)),
+                                   ("copy_p", getattr(args, "copy_p", None)))
                  if v is not None}  # fmt: skip
     return scaled(RECIPES[args.recipe], **overrides)
 

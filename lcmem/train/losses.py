@@ -24,18 +24,19 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.07) -> Tensor:
     return F.cross_entropy(similarity, targets)
 
 
-def negative_partners(domains: list[str], datasets: list[str] | None = None) -> list[int]:
-    """For the second half of a batch, a partner index per row: another row of the same dataset where
-    ``datasets`` is given and one exists, else of the same domain, else the next row of the half (the official
-    roll); partners roll within each group."""
+def negative_partners(domains: list[str], datasets: list[str] | None = None,
+                      groups: list[int] | None = None) -> list[int]:  # fmt: skip
+    """For the second half of a batch, a partner index per row: another row of the same hard-negative group
+    where ``groups`` is given and one exists, else of the same dataset where ``datasets`` is given, else of the
+    same domain, else the next row of the half (the official roll); partners roll within each group."""
     half = len(domains) // 2
     rows = list(range(half, len(domains)))
     partners = {row: half + (row - half - 1) % len(rows) for row in rows}
-    for keys in (domains, datasets) if datasets is not None else (domains,):
-        groups: dict[str, list[int]] = {}
+    for keys in [k for k in (domains, datasets, groups) if k is not None]:
+        buckets: dict[object, list[int]] = {}
         for row in rows:
-            groups.setdefault(keys[row], []).append(row)
-        for members in groups.values():
+            buckets.setdefault(keys[row], []).append(row)
+        for members in buckets.values():
             if len(members) >= 2:
                 for i, row in enumerate(members):
                     partners[row] = members[i - 1]
@@ -60,15 +61,16 @@ def lcmem_loss(
     alpha: float = 0.8,
     temperature: float = 0.07,
     datasets: list[str] | None = None,
+    groups: list[int] | None = None,
 ) -> LossParts:
     """The training loss for embeddings ``o1``, ``o2`` of B identity pairs (first half positives).
 
     The second half's negatives pair ``o1`` of one row with ``o2`` of a row of the same domain (or, with
-    ``datasets``, the same dataset) where possible: harder than the official random roll, which mostly crosses
-    domains.
+    ``datasets``, the same dataset; with ``groups``, the same hard-negative group first) where possible: harder
+    than the official random roll, which mostly crosses domains.
     """
     half = o1.shape[0] // 2
-    partners = negative_partners(domains, datasets)
+    partners = negative_partners(domains, datasets, groups)
     left = torch.cat([o1[:half], o1[partners]])
     right = torch.cat([o2[:half], o2[half:]])
     labels = torch.cat([torch.ones(half), torch.zeros(o1.shape[0] - half)]).to(o1.device)

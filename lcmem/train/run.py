@@ -19,6 +19,7 @@ from lcmem.model.config import LCMemConfig, VaeRef
 from lcmem.model.latent import load_vae
 from lcmem.model.siamese import LCMemModel
 from lcmem.train.data import LabelledData, load_labelled
+from lcmem.train.hard_negatives import mined_neighbours
 from lcmem.train.pixels import image_cache, to_float
 from lcmem.train.recipes import Recipe
 from lcmem.train.sampler import PairSampler
@@ -83,7 +84,10 @@ def train_stage1(data_dirs: list[str | Path], vae_dir: str | Path, out_dir: str 
     latents = {s: encode_latents(model, pixels, out / "cache", s) for s, (_, pixels) in splits.items()}
     stage = recipe.stage1
     inputs = _by_split(*(latent_inputs(latents[s], stage.latent_flip_p) for s in ("train", "val")))
-    selector = DetectionSelector.build(model, splits["val"][0], latents["val"]) if stage.select == "detection" else None
+    selector = None
+    if stage.select != "loss":
+        pixels = splits["val"][1] if stage.select == "retrieval" else None
+        selector = DetectionSelector.build(model, splits["val"][0], latents["val"], pixels=pixels)
     result = run_stage(model, *_samplers(splits, stage), inputs, stage, out, selector)
     record = _training_record(data, stage, result, {"vae": str(vae_dir), "vae_training": _vae_record(vae_dir)})
     metrics = {"stage1_val_loss": result.best_val_loss}
@@ -125,11 +129,21 @@ def train_stage2(data_dirs: list[str | Path], init_bundle: str | Path, out_dir: 
     inputs = _by_split(*(image_inputs(model, splits[s][1], config.augment, config.identity_augment)
                          for s in ("train", "val")))  # fmt: skip
     selector = None
-    if config.select == "detection":
+    if config.select != "loss":
         val_latents = encode_latents(model, splits["val"][1], out / "cache", "val")
-        selector = DetectionSelector.build(model, splits["val"][0], val_latents)
-    result = run_stage(model, *_samplers(splits, config), inputs, config, out, selector)
-    record = _training_record(data, config, result, {"init": str(init_bundle)})
+        pixels = splits["val"][1] if config.select == "retrieval" else None
+        selector = DetectionSelector.build(model, splits["val"][0], val_latents, pixels=pixels)
+    neighbours = None
+    extra: dict[str, Any] = {"init": str(init_bundle)}
+    if config.hard_negatives > 0:
+        records, pixels = splits["train"]
+        neighbours = mined_neighbours(model, records, pixels, config.hard_negatives, out / "cache")
+        extra["hard_negatives"] = {"mined_with": model.config.checksum, "identities": len(neighbours),
+                                   "k": config.hard_negatives, "group_size": config.group_size}  # fmt: skip
+    train_sampler = PairSampler(splits["train"][0], config.copy_p, config.positives, neighbours, config.group_size)
+    val_sampler = PairSampler(splits["val"][0], config.copy_p, config.positives)
+    result = run_stage(model, train_sampler, val_sampler, inputs, config, out, selector)
+    record = _training_record(data, config, result, extra)
     training = {**model.config.training, "stage2": record}
     metrics = {**model.config.metrics, "stage2_val_loss": result.best_val_loss}
     if result.best_val_score is not None:

@@ -13,6 +13,12 @@ Two ways to make the positive pair of an identity:
 
 With probability ``copy_p`` a row is instead a copy pair: an identity drawn from all of them and its
 image paired with itself (stage 2 augments the second). :attr:`PairBatch.copies` marks those rows.
+
+With ``neighbours`` (each identity's nearest other identities of its dataset, :mod:`lcmem.train.hard_negatives`)
+a batch is built of groups: a seed identity drawn as above and up to ``group_size − 1`` of its neighbours. Each
+row is a copy pair with probability ``copy_p`` (always for an identity without a second image under
+``distinct``), else an identity pair. :attr:`PairBatch.groups` numbers the groups, so the loss pairs its
+negatives within them: a copy must then outscore the images the network finds most like its source.
 """
 
 from __future__ import annotations
@@ -37,18 +43,22 @@ class PairBatch:
     domains: list[str]
     copies: list[bool]
     datasets: list[str]
+    groups: list[int] | None = None
 
 
 class PairSampler:
     """Draws :class:`PairBatch` es from ``records``."""
 
-    def __init__(self, records: list[Record], copy_p: float = 0.0, positives: str = "draws") -> None:
+    def __init__(self, records: list[Record], copy_p: float = 0.0, positives: str = "draws",
+                 neighbours: dict[str, list[str]] | None = None, group_size: int = 4) -> None:  # fmt: skip
         if positives not in POSITIVES:
             raise LCMemError(f"unknown positives mode {positives!r}; use one of {', '.join(POSITIVES)}")
         self.records = records
         self.index = IdentityIndex.build(records)
         self.copy_p = copy_p
         self.positives = positives
+        self.neighbours = neighbours
+        self.group_size = max(1, group_size)
         self.all_ids = list(self.index.identities)
         self.all_weights = self._weights(self.all_ids)
         if positives == "distinct":
@@ -73,6 +83,8 @@ class PairSampler:
 
     def batch(self, size: int, rng: np.random.Generator) -> PairBatch:
         """A batch of ``size`` identity rows (fewer if the split has fewer), copy rows mixed in at random."""
+        if self.neighbours is not None:
+            return self._grouped_batch(size, rng)
         copies = int(rng.binomial(size, self.copy_p)) if self.copy_p > 0 else 0
         copies = min(copies, len(self.all_ids))
         pairs = min(size - copies, len(self.pair_ids))
@@ -89,6 +101,38 @@ class PairSampler:
         order = rng.permutation(len(rows))
         first, second, domains, flags = ([rows[i][k] for i in order] for k in range(4))
         return PairBatch(first, second, domains, flags, [self.records[a].dataset for a in first])
+
+    def _grouped_batch(self, size: int, rng: np.random.Generator) -> PairBatch:
+        size = min(size, len(self.all_ids))
+        seeds = rng.choice(len(self.all_ids), size=len(self.all_ids), replace=False, p=self.all_weights)
+        used: set[str] = set()
+        rows: list[tuple[int, int, str, bool, int]] = []
+        for position in seeds:
+            if len(rows) >= size:
+                break
+            seed = self.all_ids[position]
+            if seed in used:
+                continue
+            candidates = [n for n in self.neighbours.get(seed, []) if n not in used and n in self.index.members]
+            room = min(self.group_size, size - len(rows)) - 1
+            picked = [candidates[i] for i in sorted(rng.permutation(len(candidates))[:room])] if room > 0 else []
+            group = len({row[4] for row in rows})
+            for identity in (seed, *picked):
+                used.add(identity)
+                rows.append((*self._row(identity, rng), self.index.domain_of[identity], group))
+        order = rng.permutation(len(rows))
+        first, second, copies, domains, groups = ([rows[i][k] for i in order] for k in (0, 1, 2, 3, 4))
+        return PairBatch(first, second, domains, copies, [self.records[a].dataset for a in first], groups)
+
+    def _row(self, identity: str, rng: np.random.Generator) -> tuple[int, int, bool]:
+        """An identity pair (two images, ``False``) or a copy pair (an image and itself, ``True``)."""
+        members = self.index.members[identity]
+        can_pair = len(members) >= 2 or self.positives == "draws"
+        if can_pair and not (self.copy_p > 0 and rng.random() < self.copy_p):
+            a, b = self._pair(identity, rng)
+            return a, b, False
+        a = members[rng.integers(len(members))]
+        return a, a, True
 
     def _pair(self, identity: str, rng: np.random.Generator) -> tuple[int, int]:
         if self.positives == "distinct":

@@ -5,7 +5,9 @@ stage 1; optionally a horizontal flip of the second latent). Stage 2 starts from
 image space: the frozen VAE runs on the fly and the second image of each pair is augmented, copy pairs with
 ``augment`` and identity pairs with ``identity_augment``. Each epoch ends with a validation loss on fixed,
 seeded batches of the val split. The best network is kept: the one with the lowest val loss, or with
-``select="detection"`` the highest val detection score (:mod:`lcmem.train.selection`). Training stops after
+``select="detection"`` (or ``"retrieval"``, which adds in-domain rank-1) the highest val detection score
+(:mod:`lcmem.train.selection`). With ``hard_negatives`` the batches are groups of nearest identities
+(:mod:`lcmem.train.hard_negatives`). Training stops after
 ``patience`` epochs without improvement or when ``max_minutes`` is spent. With ``anneal_epochs`` it then
 restarts from the best network with a fresh Adam at ``lr × anneal_lr_factor`` for that many epochs, which
 compete with the earlier ones for best. A checkpoint after every epoch lets an interrupted run resume.
@@ -62,6 +64,8 @@ class StageConfig:
     select: str = "loss"
     anneal_epochs: int = 0
     anneal_lr_factor: float = 0.1
+    hard_negatives: int = 0
+    group_size: int = 4
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -127,12 +131,12 @@ def run_stage(
     """Train ``model.network`` for one stage (resuming from ``run_dir`` if it holds a checkpoint).
 
     ``selector`` scores the network after each epoch (``val_score``, higher is better); it is required when
-    ``config.select`` is ``"detection"`` and chooses the best epoch then.
+    ``config.select`` is not ``"loss"`` and chooses the best epoch then.
     """
     if config.select not in SELECT_MODES:
         raise LCMemError(f"unknown select mode {config.select!r}; use one of {', '.join(SELECT_MODES)}")
-    if config.select == "detection" and selector is None:
-        raise LCMemError("select='detection' needs a val detection selector (lcmem.train.selection)")
+    if config.select != "loss" and selector is None:
+        raise LCMemError(f"select={config.select!r} needs a val detection selector (lcmem.train.selection)")
     network = model.network
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
@@ -176,7 +180,7 @@ def run_stage(
                         "lr": optimizer.param_groups[0]["lr"], **detection})  # fmt: skip
         logger.info("stage %d epoch %d: train %.4f val %.4f acc %.3f%s", config.stage, epoch, train_loss, val_loss,
                     val_accuracy, f" score {detection['val_score']:.4f}" if detection else "")  # fmt: skip
-        criterion = -detection["val_score"] if config.select == "detection" else val_loss
+        criterion = -detection["val_score"] if config.select != "loss" else val_loss
         if criterion < best_val:
             best_val, best_epoch = criterion, epoch
             best_state = copy.deepcopy(network.state_dict())
@@ -232,4 +236,4 @@ def _validate(network, batches: list[PairBatch], inputs: InputFn, config: StageC
 def _loss(network, x1: torch.Tensor, x2: torch.Tensor, batch: PairBatch, config: StageConfig) -> LossParts:
     datasets = batch.datasets if config.negatives == "dataset" else None
     return lcmem_loss(network, network.embed(x1), network.embed(x2), batch.domains, config.alpha, config.temperature,
-                      datasets)  # fmt: skip
+                      datasets, batch.groups)  # fmt: skip

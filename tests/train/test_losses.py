@@ -69,3 +69,13 @@ def test_the_loss_weighs_bce_and_nt_xent_by_alpha() -> None:
 def test_an_unknown_negatives_mode_is_a_clear_error() -> None:
     with pytest.raises(LCMemError, match="negatives"):
         StageConfig(negatives="patient")
+
+
+def test_group_negatives_pair_rows_of_one_hard_negative_group_first() -> None:
+    domains = ["x"] * 6 + ["cxr"] * 6
+    datasets = ["x"] * 6 + ["kermany"] * 6
+    groups = [0] * 6 + [1, 2, 1, 2, 3, 4]
+    by_row = dict(zip(range(6, 12), negative_partners(domains, datasets, groups), strict=True))
+    assert by_row[6] == 8 and by_row[8] == 6 and by_row[7] == 9 and by_row[9] == 7
+    assert by_row[10] != 10 and by_row[11] != 11
+    assert by_row != dict(zip(range(6, 12), negative_partners(domains, datasets), strict=True))

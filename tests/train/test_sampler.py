@@ -100,3 +100,44 @@ def test_copy_rows_and_identity_rows_get_their_own_augmentation(monkeypatch: pyt
     changed = [not torch.allclose(s, o) for s, o in zip(second, originals, strict=True)]
     assert not any(c for c, is_copy in zip(changed, batch.copies, strict=True) if not is_copy)
     assert all(c for c, is_copy in zip(changed, batch.copies, strict=True) if is_copy)
+
+
+def neighbour_records() -> list[Record]:
+    """Two datasets of eight identities each; identities of "b" have two images, those of "a" one."""
+    out = [Record(f"a{i}.png", f"a{i}", "train", "natural", "a") for i in range(8)]
+    for i in range(8):
+        out += [Record(f"b{i}_{k}.png", f"b{i}", "train", "xray", "b") for k in range(2)]
+    return out
+
+
+def test_grouped_batches_hold_a_seed_and_its_mined_neighbours() -> None:
+    data = neighbour_records()
+    neighbours = {f"{d}{i}": [f"{d}{(i + 1) % 8}", f"{d}{(i + 2) % 8}"] for d in "ab" for i in range(8)}
+    sampler = PairSampler(data, copy_p=0.0, positives="distinct", neighbours=neighbours, group_size=3)
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        batch = sampler.batch(9, rng)
+        assert batch.groups is not None and len(batch.groups) == len(batch.first) == 9
+        identities = [data[a].identity for a in batch.first]
+        assert len(set(identities)) == 9
+        for group in set(batch.groups):
+            members = [identities[r] for r, g in enumerate(batch.groups) if g == group]
+            assert len({data[a].dataset for a, g in zip(batch.first, batch.groups, strict=True) if g == group}) == 1
+            assert any(all(m == seed or m in neighbours[seed] for m in members) for seed in members)
+        for a, b, is_copy in zip(batch.first, batch.second, batch.copies, strict=True):
+            assert data[a].identity == data[b].identity
+            assert is_copy == (data[a].dataset == "a") and (a == b) == is_copy
+
+
+def test_grouped_batches_make_copies_at_the_asked_rate() -> None:
+    data = neighbour_records()
+    neighbours = {f"b{i}": [f"b{(i + 1) % 8}"] for i in range(8)}
+    sampler = PairSampler(data, copy_p=0.5, positives="distinct", neighbours=neighbours, group_size=2)
+    rng = np.random.default_rng(5)
+    rows = []
+    for _ in range(200):
+        batch = sampler.batch(8, rng)
+        rows += [(data[a].dataset, c) for a, c in zip(batch.first, batch.copies, strict=True)]
+    of_b = [c for d, c in rows if d == "b"]
+    assert 0.4 < np.mean(of_b) < 0.6
+    assert all(c for d, c in rows if d == "a")

@@ -173,3 +173,35 @@ def test_a_run_cannot_resume_with_another_selection_rule(val_data, tmp_path: Pat
     with pytest.raises(LCMemError, match="--select loss"):
         run_stage(build_untrained_model("switched", seed=3), *samplers, inputs, detection, tmp_path,
                   ScriptedSelector([0.5, 0.6]))  # fmt: skip
+
+
+def test_in_domain_rank1_counts_queries_whose_source_scores_highest_in_their_dataset() -> None:
+    from lcmem.model.untrained import build_untrained_model
+    from lcmem.train.selection import InDomainQueries
+
+    network = build_untrained_model("ranked", seed=5).network.eval()
+    with torch.no_grad():
+        network.fc_end.weight.fill_(-1.0)
+    gallery = torch.randn(6, 4, 16, 16) * 0.5
+    datasets = np.array(["a", "a", "a", "b", "b", "b"])
+    selector = DetectionSelector(torch.zeros(0), np.zeros(0, int), np.zeros(0, int), np.zeros(0, bool),
+                                 np.zeros(0, str), {"original": gallery[:1]}, SETTINGS)  # fmt: skip
+    exact = InDomainQueries(gallery, datasets, gallery[[0, 2, 4]], np.array([0, 2, 4]))
+    assert exact.rank1(network, selector._embed) == {"a": 1.0, "b": 1.0}
+    wrong = InDomainQueries(gallery, datasets, gallery[[1, 2, 3]], np.array([0, 2, 4]))
+    assert wrong.rank1(network, selector._embed) == {"a": 0.5, "b": 0.0}
+
+
+def test_retrieval_selection_adds_in_domain_rank1_as_a_third_part(val_data, tiny_bundle) -> None:
+    data, root = val_data
+    model = tiny_bundle.model.eval()
+    records, pixels, latents = _val(data, root, model)
+    settings = replace(SETTINGS, rank_sources=2)
+    figures = DetectionSelector.build(model, records, latents, settings, pixels=pixels)(model.network)
+    assert set(figures) >= {"val_rank1:toy", "val_rank1:few", "val_rank1"}
+    assert all(0.0 <= figures[f"val_rank1:{d}"] <= 1.0 for d in ("toy", "few"))
+    aucs = np.mean([figures[k] for k in figures if k.startswith("val_auc:")])
+    expected = np.mean([aucs, figures["val_copy_mean"], figures["val_rank1"]])
+    assert figures["val_score"] == pytest.approx(expected)
+    plain = DetectionSelector.build(model, records, latents, settings)(model.network)
+    assert "val_rank1" not in plain and plain["val_copy_mean"] == pytest.approx(figures["val_copy_mean"])
