@@ -15,9 +15,10 @@ With probability ``copy_p`` a row is instead a copy pair: an identity drawn from
 image paired with itself (stage 2 augments the second). :attr:`PairBatch.copies` marks those rows.
 
 With ``neighbours`` (each identity's nearest other identities of its dataset, :mod:`lcmem.train.hard_negatives`)
-a batch is built of groups: a seed identity drawn as above and up to ``group_size − 1`` of its neighbours. Each
-row is a copy pair with probability ``copy_p`` (always for an identity without a second image under
-``distinct``), else an identity pair. :attr:`PairBatch.groups` numbers the groups, so the loss pairs its
+a batch is built of groups: a seed identity and up to ``group_size − 1`` of its neighbours. With probability ``copy_p``
+a group is of copy pairs (its seed drawn from every identity), else of identity pairs (its seed drawn from those
+with a second image, neighbours with a second image first; one without is a copy pair), so the share of identity
+pairs stays that of ungrouped batches. :attr:`PairBatch.groups` numbers the groups, so the loss pairs its
 negatives within them: a copy must then outscore the images the network finds most like its source.
 """
 
@@ -104,31 +105,38 @@ class PairSampler:
 
     def _grouped_batch(self, size: int, rng: np.random.Generator) -> PairBatch:
         size = min(size, len(self.all_ids))
-        seeds = rng.choice(len(self.all_ids), size=len(self.all_ids), replace=False, p=self.all_weights)
         used: set[str] = set()
-        rows: list[tuple[int, int, str, bool, int]] = []
-        for position in seeds:
-            if len(rows) >= size:
-                break
-            seed = self.all_ids[position]
+        rows: list[tuple[int, int, bool, str, int]] = []
+        pools = {True: self._seed_order(self.all_ids, self.all_weights, rng),
+                 False: self._seed_order(self.pair_ids, self.pair_weights, rng)}  # fmt: skip
+        while len(rows) < size and (pools[True] or pools[False]):
+            copy_group = not pools[False] or (bool(pools[True]) and rng.random() < self.copy_p)
+            seed = pools[copy_group].pop()
             if seed in used:
                 continue
             candidates = [n for n in self.neighbours.get(seed, []) if n not in used and n in self.index.members]
+            if not copy_group:
+                candidates.sort(key=lambda n: len(self.index.members[n]) < 2)
             room = min(self.group_size, size - len(rows)) - 1
-            picked = [candidates[i] for i in sorted(rng.permutation(len(candidates))[:room])] if room > 0 else []
             group = len({row[4] for row in rows})
-            for identity in (seed, *picked):
+            for identity in (seed, *candidates[: max(room, 0)]):
                 used.add(identity)
-                rows.append((*self._row(identity, rng), self.index.domain_of[identity], group))
+                rows.append((*self._row(identity, copy_group, rng), self.index.domain_of[identity], group))
         order = rng.permutation(len(rows))
         first, second, copies, domains, groups = ([rows[i][k] for i in order] for k in (0, 1, 2, 3, 4))
         return PairBatch(first, second, domains, copies, [self.records[a].dataset for a in first], groups)
 
-    def _row(self, identity: str, rng: np.random.Generator) -> tuple[int, int, bool]:
-        """An identity pair (two images, ``False``) or a copy pair (an image and itself, ``True``)."""
+    @staticmethod
+    def _seed_order(identities: list[str], weights: np.ndarray, rng: np.random.Generator) -> list[str]:
+        """``identities`` in a weighted random order, the next seed last (for ``pop``)."""
+        order = rng.choice(len(identities), size=len(identities), replace=False, p=weights)
+        return [identities[i] for i in order[::-1]]
+
+    def _row(self, identity: str, copy: bool, rng: np.random.Generator) -> tuple[int, int, bool]:
+        """An identity pair (two images, ``False``), or a copy pair (an image and itself, ``True``) when ``copy``
+        or when ``distinct`` positives find no second image."""
         members = self.index.members[identity]
-        can_pair = len(members) >= 2 or self.positives == "draws"
-        if can_pair and not (self.copy_p > 0 and rng.random() < self.copy_p):
+        if not copy and (len(members) >= 2 or self.positives == "draws"):
             a, b = self._pair(identity, rng)
             return a, b, False
         a = members[rng.integers(len(members))]
