@@ -112,6 +112,27 @@ def test_cli_trains_a_stage_selecting_by_detection(dataset: Path, vae_dir: Path,
     assert stage1["best_epoch"] == 1 + scores.index(max(scores))
 
 
+def test_cli_fine_tunes_with_hard_negatives_selecting_by_retrieval(dataset: Path, vae_dir: Path,
+                                                                    tmp_path: Path) -> None:  # fmt: skip
+    from lcmem.cli.main import main
+
+    recipe = tiny_recipe()
+    train_stage1([dataset], vae_dir, tmp_path / "s1", recipe, threads=1)
+    args = ["train", "stage2", "--data", str(dataset), "--init", str(tmp_path / "s1" / "bundle"),
+            "--out", str(tmp_path / "s2"), "--max-epochs", "2", "--steps-per-epoch", "1", "--threads", "1",
+            "--select", "retrieval", "--hard-negatives", "3", "--group-size", "2", "--lr", "3e-5",
+            "--copy-p", "0.25"]  # fmt: skip
+    assert main(args) == 0
+    record = json.loads((tmp_path / "s2" / "bundle" / "lcmem.json").read_text())
+    stage2 = record["training"]["stage2"]
+    config = stage2["config"]
+    assert (config["select"], config["hard_negatives"], config["group_size"]) == ("retrieval", 3, 2)
+    assert (config["lr"], config["copy_p"]) == (3e-5, 0.25)
+    assert stage2["hard_negatives"]["k"] == 3 and stage2["hard_negatives"]["identities"] > 0
+    assert all("val_rank1" in h and 0.0 <= h["val_rank1"] <= 1.0 for h in stage2["history"])
+    assert len(list((tmp_path / "s2" / "cache").glob("neighbours-*.json"))) == 1
+
+
 def test_the_cpu_recipe_is_the_one_the_bundled_model_records() -> None:
     """The model card's reproduce commands use the recipe's defaults: they must be the bundled model's settings."""
     from dataclasses import asdict, fields
