@@ -165,7 +165,7 @@ def run_scan(args: argparse.Namespace) -> int:
     bundle = load_bundle(model_path, device=device)
     if args.verify_depth < 1:
         raise SystemExit("lcmem project scan: --verify-depth must be at least 1")
-    verify = verify_settings(not args.no_verify, args.verify_depth, args.threads)
+    verify = verify_settings(not args.no_verify, args.verify_depth, args.threads, not args.no_query_views)
     bar = StageProgressBar(enabled=not args.quiet)
     with (
         Project.open(args.project) as project,

@@ -66,7 +66,8 @@ def log_file_beside(args: argparse.Namespace) -> Path:
 
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--no-verify`` and ``--verify-depth`` (shared by ``lcmem scan`` and ``lcmem project scan``)."""
+    """``--no-verify``, ``--verify-depth`` and ``--no-query-views`` (shared by ``lcmem scan`` and ``lcmem project
+    scan``)."""
     parser.add_argument(
         "--no-verify", action="store_true", help="rank by LCMem score alone, without geometric verification (quick)"
     )
@@ -75,6 +76,12 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=VerifySettings.depth,
         help=f"LCMem candidates verified per synthetic image (default {VerifySettings.depth})",
+    )
+    parser.add_argument(
+        "--no-query-views",
+        action="store_true",
+        help="pick the candidates to verify by the synthetic image's own score only, not also by its mirrored, "
+        "rotated (±8°) and zoomed-out views (faster embedding; sources of crops and rotations may be missed)",
     )
 
 
@@ -101,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         embed=EmbedSettings(args.batch_size, args.decode_threads, device, args.max_pixels),
         index=IndexSettings(kind=args.index, nprobe=nprobe),
-        verify=verify_settings(not args.no_verify, args.verify_depth, args.threads),
+        verify=verify_settings(not args.no_verify, args.verify_depth, args.threads, not args.no_query_views),
     )
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from lcmem.embed.items import DecodedFile, FileDigest, decode_file, digest_file,
 from lcmem.embed.types import EmbeddedSet, ImageRef
 from lcmem.io import DEFAULT_MAX_PIXELS, FileProblem
 from lcmem.model.bundle import Bundle
+from lcmem.model.views import apply_views
 from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
 
 logger = logging.getLogger(__name__)
@@ -25,12 +26,18 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class EmbedSettings:
     """How to embed: batch size (0: :func:`default_batch_size` for the device), decoding threads, device, pixel
-    limit."""
+    limit, and the query views (:mod:`lcmem.model.views`) embedded beside each item (none by default)."""
 
     batch_size: int = 0
     decode_threads: int = 2
     device: str = "cpu"
     max_pixels: int = DEFAULT_MAX_PIXELS
+    views: tuple[str, ...] = ()
+
+
+def views_key(sha256: str, views: tuple[str, ...]) -> str:
+    """The cache key of a file's view embeddings (``(items × views, dim)``, item by item)."""
+    return f"{sha256}:views:{'+'.join(views)}"
 
 
 def default_batch_size(device: str) -> int:
@@ -55,8 +62,9 @@ def embed_files(
     """Embed every item (frame) of ``files``, reusing and filling ``cache``.
 
     Files are hashed, looked up in the cache by content, and only the missing ones are decoded (in
-    ``settings.decode_threads`` threads) and encoded in batches. A file that cannot be read becomes a
-    :class:`FileProblem` and the run goes on; identical files are decoded once.
+    ``settings.decode_threads`` threads) and encoded in batches. With ``settings.views`` each item is also
+    embedded under each view, from the same decoded pixels, and the result's ``views`` holds them. A file that
+    cannot be read becomes a :class:`FileProblem` and the run goes on; identical files are decoded once.
 
     Args:
         files: image files, in the order of the result.
@@ -69,13 +77,22 @@ def embed_files(
         label: names the set in progress texts (``"real images"``).
     """
     settings = settings or EmbedSettings()
+    views = settings.views
     digests, problems = _hash_files(files, settings.decode_threads, progress, cancel, label)
     cached = cache.get_many(d.sha256 for d in digests) if cache is not None else {}
+    cached_views: dict[str, np.ndarray] = {}
+    if views and cache is not None and cached:
+        found = cache.get_many(views_key(digest, views) for digest in cached)
+        cached_views = {d: found[views_key(d, views)] for d in cached if views_key(d, views) in found}
+        cached = {d: array for d, array in cached.items() if d in cached_views}
     missing = list({d.sha256: d for d in digests if d.sha256 not in cached}.values())
-    computed, failed = _compute(missing, bundle, cache, settings, progress, cancel, label, len(cached))
+    computed, computed_views, failed = _compute(missing, bundle, cache, settings, progress, cancel, label,
+                                                len(cached))  # fmt: skip
     by_digest = {**cached, **computed}
+    views_by_digest = {**cached_views, **computed_views}
     refs: list[ImageRef] = []
     vectors: list[np.ndarray] = []
+    view_vectors: list[np.ndarray] = []
     for digest in digests:
         array = by_digest.get(digest.sha256)
         if array is None:
@@ -85,11 +102,16 @@ def embed_files(
         n_frames = array.shape[0]
         refs.extend(ImageRef(digest.path, digest.sha256, frame, n_frames) for frame in range(n_frames))
         vectors.append(array)
+        if views:
+            view_vectors.append(views_by_digest[digest.sha256].reshape(n_frames, len(views), -1))
     dim = bundle.config.embedding_dim
     embeddings = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
+    stacked_views = None
+    if views:
+        stacked_views = np.concatenate(view_vectors) if view_vectors else np.zeros((0, len(views), dim), np.float32)
     from_cache = f" ({len(cached):,} from the cache)" if cached else ""
     progress(len(digests), len(digests), f"embedded {label}{from_cache}")
-    return EmbeddedSet(tuple(refs), embeddings, tuple(problems), len(cached), len(computed))
+    return EmbeddedSet(tuple(refs), embeddings, tuple(problems), len(cached), len(computed), stacked_views)
 
 
 def _hash_files(
@@ -119,9 +141,12 @@ def _compute(
     cancel: CancelToken,
     label: str,
     n_done_before: int,
-) -> tuple[dict[str, np.ndarray], dict[str, FileProblem]]:
-    """Decode and encode ``missing``; return embeddings and problems, both by content sha256."""
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, FileProblem]]:
+    """Decode and encode ``missing``; return embeddings, view embeddings (``(items × views, dim)``; empty
+    without ``settings.views``) and problems, all by content sha256."""
     computed: dict[str, np.ndarray] = {}
+    computed_views: dict[str, np.ndarray] = {}
+    views = settings.views
     problems: dict[str, FileProblem] = {}
     total = n_done_before + len(missing)
     size = bundle.config.image_size
@@ -131,18 +156,28 @@ def _compute(
 
     def flush() -> None:
         cancel.raise_if_cancelled()
-        vectors = encode_inputs(bundle, [t for _, _, t in batch], settings.device)
+        images = torch.stack([t for _, _, t in batch])
+        if views:
+            images = torch.cat([images, apply_views(images, views).flatten(0, 1)])
+        encoded = encode_inputs(bundle, images, settings.device)
+        vectors = encoded[: len(batch)]
+        extra = encoded[len(batch) :].reshape(len(batch), len(views), encoded.shape[-1])
         finished: dict[str, np.ndarray] = {}
-        for (digest, frame, _), vector in zip(batch, vectors, strict=True):
+        finished_views: dict[str, np.ndarray] = {}
+        for row, (digest, frame, _) in enumerate(batch):
             slots = pending[digest.sha256]
-            slots[frame] = vector
+            slots[frame] = np.concatenate([vectors[row : row + 1], extra[row]])
             if all(v is not None for v in slots):
-                finished[digest.sha256] = np.stack(slots)  # type: ignore[arg-type]
+                frames = np.stack(slots)  # type: ignore[arg-type]
+                finished[digest.sha256] = frames[:, 0]
+                if views:
+                    finished_views[views_key(digest.sha256, views)] = frames[:, 1:].reshape(-1, frames.shape[-1])
+                    computed_views[digest.sha256] = finished_views[views_key(digest.sha256, views)]
                 del pending[digest.sha256]
         batch.clear()
         computed.update(finished)
         if cache is not None:
-            cache.put_many(finished)
+            cache.put_many({**finished, **finished_views})
         progress(n_done_before + len(computed) + len(problems), total, f"embedding {label}")
 
     decode: Callable[[FileDigest], DecodedFile] = lambda d: decode_file(d, size, settings.max_pixels)  # noqa: E731
@@ -158,7 +193,7 @@ def _compute(
                 flush()
     if batch:
         flush()
-    return computed, problems
+    return computed, computed_views, problems
 
 
 def _ordered_map(

@@ -21,13 +21,15 @@ class ImageRef:
 
 @dataclass(frozen=True)
 class EmbeddedSet:
-    """Embeddings of files: ``embeddings[i]`` belongs to ``refs[i]``; unreadable files are in ``problems``."""
+    """Embeddings of files: ``embeddings[i]`` belongs to ``refs[i]``; unreadable files are in ``problems``;
+    ``views[i]`` ``(V, D)``, when asked for, are the embeddings of the item's query views (:mod:`lcmem.model.views`)."""
 
     refs: tuple[ImageRef, ...]
     embeddings: np.ndarray
     problems: tuple[FileProblem, ...]
     n_cached_files: int = 0
     n_computed_files: int = 0
+    views: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.refs)

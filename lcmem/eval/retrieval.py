@@ -98,6 +98,10 @@ class FeatureRanker:
     def gallery_scores(self) -> np.ndarray:
         return self._matrix(self._prepared())
 
+    def scores_of(self, images: torch.Tensor) -> np.ndarray:
+        """Similarity ``(B, G)`` of float images ``(B, 3, S, S)`` in [0, 1] to the gallery."""
+        return self._matrix(torch.cat([self.detector.features(c) for c in images.split(self.batch_size)]))
+
     def _prepared(self) -> torch.Tensor:
         if self._gallery is None:
             raise RuntimeError("FeatureRanker.prepare(gallery) must come before any scores")

@@ -31,7 +31,7 @@ from lcmem.eval.pairs import Pair, copy_images, reid_pairs
 from lcmem.eval.retrieval import FeatureRanker, Ranker, RetrievalSettings, evaluate_retrieval, retrieval_detectors
 from lcmem.eval.transforms import STRENGTHS, apply_transform
 from lcmem.eval.verified import NAME as VERIFY_NAME
-from lcmem.eval.verified import VerifyRanker, file_loader
+from lcmem.eval.verified import VIEWS_NAME, VerifyRanker, file_loader
 from lcmem.io import load_image
 from lcmem.model.bundle import Bundle
 from lcmem.model.preprocess import to_model_input
@@ -59,6 +59,7 @@ class EvalSettings:
     retrieval_reid: int = 20
     retrieval_unseen: int = 40
     retrieval_verify: bool = True
+    retrieval_views: tuple[str, ...] = ()
     without: tuple[str, ...] = ()
     known_thresholds: dict[str, float] | None = None
 
@@ -174,9 +175,15 @@ def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, s
     if settings.retrieval_verify:
         first = FeatureRanker(detectors[0], settings.batch_size)
         verify = VerifySettings()
-        rankers.append(VerifyRanker(first, verify, file_loader(test_records, verify.features.max_side)))
+        loader = file_loader(test_records, verify.features.max_side)
+        rankers.append(VerifyRanker(first, verify, loader))
         own[VERIFY_NAME] = thresholds[detectors[0].name]
         report["detectors"][VERIFY_NAME] = {"threshold": own[VERIFY_NAME]}
+        if settings.retrieval_views:
+            viewed = FeatureRanker(detectors[0], settings.batch_size)
+            rankers.append(VerifyRanker(viewed, verify, loader, VIEWS_NAME, settings.retrieval_views))
+            own[VIEWS_NAME] = own[VERIFY_NAME]
+            report["detectors"][VIEWS_NAME] = {"threshold": own[VIEWS_NAME], "views": list(settings.retrieval_views)}
     retrieval = evaluate_retrieval(ranked, test_records, test_pixels, {**thresholds, **own}, retrieval_settings,
                                    rankers)  # fmt: skip
     for name, result in retrieval["detectors"].items():

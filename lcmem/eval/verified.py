@@ -13,6 +13,9 @@ dermoscopy and halve the X-rays, and change what SIFT finds and what RANSAC's 5 
 verifier is given each image by ``load`` (:func:`file_loader`): the file read again, as a square of its stored
 long side (at most 512), with the query's edit applied at that size.
 
+With ``views`` (:mod:`lcmem.model.views`) the candidates are the best ``depth`` by the highest first-stage score
+of the query or any of its views, as the scan picks them; the scores and flags stay the query's own.
+
 The matrix :meth:`VerifyRanker.scores` returns is the re-ranked order as a score (1 first, down in steps of
 ``1/G``; tied keys share a value), so rank-1, mAP and the margin are of that order (the margin in those steps),
 and the flags are the scan's: score at or above the threshold, or at least ``min_inliers`` inliers.
@@ -23,19 +26,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import torch
 
 from lcmem.errors import ImageReadError
 from lcmem.eval.retrieval import FeatureRanker, QuerySet
 from lcmem.eval.transforms import EDITS, apply_edit
 from lcmem.io import load_image
 from lcmem.model.preprocess import to_model_input
+from lcmem.model.views import apply_views
 from lcmem.train.data import Record
+from lcmem.train.pixels import to_float
 from lcmem.verify.features import Features, extract, no_features
 from lcmem.verify.rule import flagged, rank_key
 from lcmem.verify.settings import VerifySettings
 from lcmem.verify.verifier import verify_features
 
 NAME = "lcmem+verify"
+VIEWS_NAME = "lcmem+views+verify"
 
 Loader = Callable[[int, str], "np.ndarray | None"]
 """``(split row, kind)`` → float pixels ``(H, W, 3)`` in [0, 1] with the edit ``kind`` applied (``"reid"``,
@@ -62,8 +69,10 @@ def file_loader(records: Sequence[Record], max_side: int) -> Loader:
 class VerifyRanker:
     """The scan's second stage over a first-stage ranker (see the module docstring)."""
 
-    def __init__(self, first: FeatureRanker, settings: VerifySettings, load: Loader, name: str = NAME) -> None:
+    def __init__(self, first: FeatureRanker, settings: VerifySettings, load: Loader, name: str = NAME,
+                 views: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.first = first
+        self.views = views
         self.settings = settings
         self.load = load
         self.name = name
@@ -82,9 +91,10 @@ class VerifyRanker:
 
     def scores(self, queries: QuerySet) -> np.ndarray:
         first = self.first.scores(queries)
+        proposed = self._proposals(queries, first)
         inliers = np.full(first.shape, -1, dtype=np.int64)
         for q, (origin, kind) in enumerate(zip(queries.origins, queries.kinds, strict=True)):
-            row = first[q].copy()
+            row = proposed[q].copy()
             if queries.hidden[q] >= 0:
                 row[queries.hidden[q]] = -np.inf
             pixels = self.load(origin, kind)
@@ -100,6 +110,19 @@ class VerifyRanker:
                 inliers[q, g] = verify_features(self.settings, query, flipped, self._reference(int(g))).inliers
         self._scores, self._inliers = first, inliers
         return np.stack([self._order(first[q], inliers[q]) for q in range(len(first))]) if len(first) else first
+
+    def _proposals(self, queries: QuerySet, first: np.ndarray) -> np.ndarray:
+        """What picks the candidates: the first stage's scores, or with views the best over the query's views."""
+        if not self.views or not len(first):
+            return first
+        best = first.copy()
+        for start in range(0, len(first), self.first.batch_size):
+            images = torch.from_numpy(to_float(np.asarray(queries.pixels[start : start + self.first.batch_size])))
+            viewed = apply_views(images, self.views)
+            for v in range(viewed.shape[1]):
+                rows = slice(start, start + len(images))
+                best[rows] = np.maximum(best[rows], self.first.scores_of(viewed[:, v]))
+        return best
 
     def flags(self, scores: np.ndarray, threshold: float) -> np.ndarray:
         rule = np.frompyfunc(

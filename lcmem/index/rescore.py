@@ -92,3 +92,45 @@ def search_candidates(
     distances, indices = index.search(queries, top_k * max(1, oversample))
     ranked = rescore_candidates(network, queries, reals, indices, distances)
     return RankedCandidates(ranked.indices[:, :top_k], ranked.scores[:, :top_k], ranked.valid[:, :top_k])
+
+
+def search_with_views(
+    index: CandidateIndex,
+    network: SiameseNetwork,
+    queries: np.ndarray,
+    views: np.ndarray,
+    reals: np.ndarray,
+    top_k: int,
+    oversample: int = OVERSAMPLE,
+) -> RankedCandidates:
+    """Each query's ``top_k`` reals by the best exact score of the query or any of its views.
+
+    Each view ``views[:, v]`` searches as a query of its own (:func:`search_candidates`); the union of the
+    candidates is ordered by the best score any view (or the query) gives a real, ties by the query's own score,
+    then by index. The scores returned are the query's own: views only choose which reals are candidates.
+
+    Args:
+        views: view embeddings ``(Q, V, D)`` of the queries (:mod:`lcmem.model.views`).
+    """
+    lists = [search_candidates(index, network, queries, reals, top_k, oversample)]
+    lists += [search_candidates(index, network, views[:, v], reals, top_k, oversample) for v in range(views.shape[1])]
+    indices = np.full((len(queries), top_k), -1, np.int64)
+    scores = np.full((len(queries), top_k), -1.0, np.float32)
+    device = network.fc_end.weight.device
+    for q in range(len(queries)):
+        best: dict[int, float] = {}
+        for ranked in lists:
+            for real, score in zip(ranked.indices[q][ranked.valid[q]], ranked.scores[q][ranked.valid[q]], strict=True):
+                best[int(real)] = max(best.get(int(real), -1.0), float(score))
+        if not best:
+            continue
+        found = np.fromiter(best, np.int64, len(best))
+        with torch.inference_mode():
+            query = torch.from_numpy(np.ascontiguousarray(queries[q], dtype=np.float32)).to(device)
+            rows = torch.from_numpy(np.ascontiguousarray(reals[np.sort(found)], dtype=np.float32)).to(device)
+            own_sorted = torch.sigmoid(network.pair_logits(query, rows)).float().cpu().numpy()
+        own = own_sorted[np.searchsorted(np.sort(found), found)]
+        fused = np.array([best[int(r)] for r in found], np.float32)
+        order = np.lexsort((found, -own, -fused))[:top_k]
+        indices[q, : len(order)], scores[q, : len(order)] = found[order], own[order]
+    return RankedCandidates(indices, scores, indices >= 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy as np
 from lcmem.embed.cache import EmbeddingCache
 from lcmem.embed.runner import embed_files
 from lcmem.embed.types import EmbeddedSet
-from lcmem.index.rescore import search_candidates
+from lcmem.index.rescore import search_candidates, search_with_views
 from lcmem.io import discover_images
 from lcmem.model.bundle import Bundle
 from lcmem.progress import NEVER_CANCELLED, CancelToken, Progress, null_progress
@@ -79,13 +80,13 @@ def run_scan(
     settings = settings or ScanSettings()
     seconds: dict[str, float] = {}
 
-    def embed(files: Sequence[Path], label: str) -> EmbeddedSet:
+    def embed(files: Sequence[Path], label: str, views: tuple[str, ...] = ()) -> EmbeddedSet:
         start = time.perf_counter()
         result = embed_files(
             list(files),
             bundle,
             cache=cache,
-            settings=settings.embed,
+            settings=replace(settings.embed, views=views),
             progress=progress,
             cancel=cancel,
             label=label,
@@ -100,7 +101,8 @@ def run_scan(
         synthetic_files = discover_images(synthetic_roots)
         seconds["discover"] = real.seconds.pop("discover", 0.0) + time.perf_counter() - clock
         seconds.update(real.seconds)
-        synthetics = embed(synthetic_files.files, "synthetic images")
+        views = settings.verify.views if settings.verify is not None else ()
+        synthetics = embed(synthetic_files.files, "synthetic images", views)
         if on_items is not None:
             if real.embedded is not None:
                 on_items("real", real.embedded)
@@ -170,9 +172,16 @@ def _search_and_rescore(
     for start in range(0, total, settings.query_chunk):
         cancel.raise_if_cancelled()
         queries = synthetics.embeddings[start : start + settings.query_chunk]
-        ranked = search_candidates(
-            real.index, bundle.model.network, queries, real.vectors, settings.search_k, settings.oversample
-        )
+        network = bundle.model.network
+        if synthetics.views is not None and synthetics.views.shape[1]:
+            views = synthetics.views[start : start + settings.query_chunk]
+            ranked = search_with_views(
+                real.index, network, queries, views, real.vectors, settings.search_k, settings.oversample
+            )
+        else:
+            ranked = search_candidates(
+                real.index, network, queries, real.vectors, settings.search_k, settings.oversample
+            )
         refs = real.refs(ranked.indices[ranked.valid])
         if on_items is not None and real.embedded is None:
             new = sorted(set(refs) - announced)

@@ -38,20 +38,23 @@ class MatchSettings:
 @dataclass(frozen=True)
 class VerifySettings:
     """Verification in a scan: ``depth`` LCMem candidates per synthetic image verified, ``min_inliers`` to
-    count as verified (chosen on val: docs/VERIFY.md), feature and match settings, ``threads`` at once."""
+    count as verified (chosen on val: docs/VERIFY.md), feature and match settings, ``threads`` at once, and the
+    query ``views`` (:mod:`lcmem.model.views`) whose best score picks the candidates (``()``: the image alone)."""
 
     depth: int = 50
     min_inliers: int = 20
     features: FeatureSettings = field(default_factory=FeatureSettings)
     match: MatchSettings = field(default_factory=MatchSettings)
     threads: int = 2
+    views: tuple[str, ...] = ("mirror", "rotate+8", "rotate-8", "zoom-out-88")
 
 
 def verify_settings(
-    enabled: bool, depth: int = VerifySettings.depth, threads: int | None = None
+    enabled: bool, depth: int = VerifySettings.depth, threads: int | None = None, views: bool = True
 ) -> VerifySettings | None:
     """The verification a scan runs (``None`` when switched off), at ``depth`` with ``threads`` (default: every
-    core)."""
+    core), its candidates picked with the default query views or (``views=False``) by the image alone."""
     if not enabled:
         return None
-    return VerifySettings(depth=depth, threads=threads or os.cpu_count() or 1)
+    chosen = VerifySettings.views if views else ()
+    return VerifySettings(depth=depth, threads=threads or os.cpu_count() or 1, views=chosen)

@@ -111,3 +111,26 @@ def test_channels_last_encoding_equals_the_model_in_its_own_layout(tiny_bundle_d
     first_conv = next(p for p in bundle.model.parameters() if p.dim() == 4 and p.shape[-1] > 1)
     assert first_conv.is_contiguous(memory_format=torch.channels_last)
     assert np.allclose(embedded, reference, atol=1e-4)
+
+
+def test_views_are_embedded_from_the_same_pixels_and_cached_apart(tiny_bundle, tmp_path: Path) -> None:
+    from lcmem.embed.items import encode_inputs
+    from lcmem.model.views import apply_views
+
+    files = write_images(tmp_path / "imgs", [3, 4, 5])
+    views = ("mirror", "zoom-out-88")
+    settings = EmbedSettings(batch_size=2, views=views)
+    with EmbeddingCache(tmp_path / "cache", tiny_bundle.checksum, 512) as cache:
+        plain = embed_files(files[:1], tiny_bundle, cache=cache)
+        first = embed_files(files, tiny_bundle, cache=cache, settings=settings)
+        second = embed_files(files, tiny_bundle, cache=cache, settings=settings)
+    assert plain.views is None
+    assert first.views is not None and first.views.shape == (3, 2, 512)
+    assert (first.n_computed_files, first.n_cached_files) == (3, 0)  # the plain entry had no views
+    assert (second.n_computed_files, second.n_cached_files) == (0, 3)
+    assert np.array_equal(first.views, second.views)
+    assert np.allclose(first.embeddings[0], plain.embeddings[0], atol=1e-5)
+    pixels = to_model_input(load_image(files[1]), tiny_bundle.config.image_size)
+    expected = encode_inputs(tiny_bundle, apply_views(pixels[None], views)[0], "cpu")
+    assert np.allclose(first.views[1], expected, atol=1e-4)
+    assert not np.allclose(first.views[1, 0], first.embeddings[1], atol=1e-3)

@@ -54,3 +54,27 @@ def test_oversampling_finds_the_best_score_that_the_search_distance_ranks_second
     best = search_candidates(index, net, query, reals, top_k=1, oversample=2)
     assert best.indices.tolist() == [[0]]
     assert best.scores.shape == (1, 1)
+
+
+def test_views_bring_in_a_real_only_a_view_finds_and_keep_the_query_own_scores() -> None:
+    from lcmem.index.rescore import search_with_views
+
+    net = SiameseNetwork("atto", embedding_dim=2)
+    with torch.no_grad():
+        net.fc_end.weight.copy_(torch.tensor([[-4.0, -4.0]]))
+    reals = np.array([[0.0, 0.0], [0.1, 0.0], [1.0, 1.0], [0.9, 1.0]], np.float32)
+    query = np.array([[0.0, 0.05]], np.float32)
+    views = np.array([[[1.0, 1.0]]], np.float32)  # the query's view lies by reals 2 and 3
+    index = CandidateIndex(net.fc_end.weight.detach().numpy()[0], IndexSettings(kind="flat"))
+    index.build(reals)
+    alone = search_candidates(index, net, query, reals, top_k=2, oversample=1)
+    assert sorted(alone.indices[0].tolist()) == [0, 1]
+    fused = search_with_views(index, net, query, views, reals, top_k=3, oversample=1)
+    assert set(fused.indices[0].tolist()) == {0, 2, 3}  # best by view (2, 3) or by itself (0)
+    with torch.no_grad():
+        own = torch.sigmoid(net.pair_logits(torch.from_numpy(query[0]), torch.from_numpy(reals[fused.indices[0]])))
+    assert np.allclose(fused.scores[0], own.numpy(), atol=1e-6)
+    assert fused.valid.all()
+    empty_views = np.zeros((1, 0, 2), np.float32)
+    same = search_with_views(index, net, query, empty_views, reals, top_k=2, oversample=1)
+    assert same.indices.tolist() == alone.indices.tolist()
