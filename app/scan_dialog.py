@@ -218,7 +218,9 @@ class ScanDialog(QDialog):
         self.verify.setChecked(bool(self.settings.get(VERIFY)))
         self.verify.setToolTip(
             "Check the best LCMem candidates for keypoints that match under one rotation, scale and shift (the "
-            "mirrored image too); verified pairs come first and are flagged. Untick for a quick first pass."
+            "mirrored image too); verified pairs come first and are flagged. The candidates are the real images "
+            "that score best against the synthetic image or its mirrored, slightly rotated or zoomed-out views, "
+            "so a cropped or rotated copy's source is checked too. Untick for a quick first pass."
         )
         form.addRow("", self.verify)
         self.max_megapixels.setRange(1, MAX_MEGAPIXELS)

@@ -1,5 +1,6 @@
 """The cost of geometric verification in a real ``lcmem scan``: per synthetic image at depth 20 and 50, cold and
-warm caches, beside the same scan without verification.
+warm caches, beside the same scan without verification and the deepest one without query views (candidates
+picked by the image's own score only).
 
 Images are real ones (``--data``: the shared data folder): the reals are train images of chest X-ray and
 dermoscopy (long side 512 and 200 px), the synthetic images half edited copies of reals (rotation 5°, JPEG 75)
@@ -65,6 +66,8 @@ def main() -> None:
         root = Path(scratch)
         real, synthetic = write_inputs(args.data, root, args.real, args.synthetic)
         configs = [("no-verify", ["--no-verify"])] + [(f"depth {d}", ["--verify-depth", str(d)]) for d in args.depths]
+        deepest = str(max(args.depths))
+        configs.append((f"depth {deepest} without query views", ["--verify-depth", deepest, "--no-query-views"]))
         for number, (name, extra) in enumerate(configs):
             out = root / f"m{number}.csv"
             command = ["scan", "--real", str(real), "--synthetic", str(synthetic), "--out", str(out), "--quiet",
