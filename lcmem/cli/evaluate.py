@@ -9,7 +9,6 @@ from pathlib import Path
 
 from lcmem.model.bundle import load_bundle, record_metrics
 from lcmem.model.default import default_bundle_path
-from lcmem.model.views import DEFAULT_VIEWS
 from lcmem.runtime import configure_threads
 
 
@@ -46,10 +45,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="leave out the detector lcmem+verify (LCMem + the scan's geometric verification of its top 50)",
     )
     parser.add_argument(
-        "--retrieval-views",
+        "--retrieval-without-views",
         action="store_true",
-        help="also rank with lcmem+views+verify: candidates picked by the best score of the query or its views "
-        "(mirror, rotation ±8°, zoom-out 88 %%; lcmem.model.views), then verified",
+        help="also rank with lcmem+verify:no-views, whose candidates are picked by the query's own score only "
+        "(as `lcmem scan --no-query-views`), beside lcmem+verify (the scan's default: the best score of the query "
+        "or its mirrored, rotated and zoomed-out views)",
     )
     parser.add_argument(
         "--retrieval-only",
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                             n_boot=args.bootstrap, paper=not args.retrieval_only,
                             retrieval_sources=args.retrieval_sources, retrieval_reid=args.retrieval_reid,
                             retrieval_unseen=args.retrieval_unseen, retrieval_verify=not args.no_retrieval_verify,
-                            retrieval_views=DEFAULT_VIEWS if args.retrieval_views else (),
+                            retrieval_without_views=args.retrieval_without_views,
                             without=tuple(args.without), known_thresholds=known)  # fmt: skip
     report = evaluate(bundle, args.data, args.out, settings, threads)
     for path in write_report(report, args.out):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from lcmem.eval.pairs import Pair, copy_images, reid_pairs
 from lcmem.eval.retrieval import FeatureRanker, Ranker, RetrievalSettings, evaluate_retrieval, retrieval_detectors
 from lcmem.eval.transforms import STRENGTHS, apply_transform
 from lcmem.eval.verified import NAME as VERIFY_NAME
-from lcmem.eval.verified import VIEWS_NAME, VerifyRanker, file_loader
+from lcmem.eval.verified import NO_VIEWS_NAME, VerifyRanker, file_loader
 from lcmem.io import load_image
 from lcmem.model.bundle import Bundle
 from lcmem.model.preprocess import to_model_input
@@ -59,7 +59,7 @@ class EvalSettings:
     retrieval_reid: int = 20
     retrieval_unseen: int = 40
     retrieval_verify: bool = True
-    retrieval_views: tuple[str, ...] = ()
+    retrieval_without_views: bool = False
     without: tuple[str, ...] = ()
     known_thresholds: dict[str, float] | None = None
 
@@ -179,11 +179,12 @@ def evaluate(bundle: Bundle, data_dirs: list[str | Path], out_dir: str | Path, s
         rankers.append(VerifyRanker(first, verify, loader))
         own[VERIFY_NAME] = thresholds[detectors[0].name]
         report["detectors"][VERIFY_NAME] = {"threshold": own[VERIFY_NAME]}
-        if settings.retrieval_views:
-            viewed = FeatureRanker(detectors[0], settings.batch_size)
-            rankers.append(VerifyRanker(viewed, verify, loader, VIEWS_NAME, settings.retrieval_views))
-            own[VIEWS_NAME] = own[VERIFY_NAME]
-            report["detectors"][VIEWS_NAME] = {"threshold": own[VIEWS_NAME], "views": list(settings.retrieval_views)}
+        report["detectors"][VERIFY_NAME]["views"] = list(verify.views)
+        if settings.retrieval_without_views:
+            alone = FeatureRanker(detectors[0], settings.batch_size)
+            rankers.append(VerifyRanker(alone, replace(verify, views=()), loader, NO_VIEWS_NAME))
+            own[NO_VIEWS_NAME] = own[VERIFY_NAME]
+            report["detectors"][NO_VIEWS_NAME] = {"threshold": own[NO_VIEWS_NAME], "views": []}
     retrieval = evaluate_retrieval(ranked, test_records, test_pixels, {**thresholds, **own}, retrieval_settings,
                                    rankers)  # fmt: skip
     for name, result in retrieval["detectors"].items():

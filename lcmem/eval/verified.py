@@ -13,8 +13,9 @@ dermoscopy and halve the X-rays, and change what SIFT finds and what RANSAC's 5 
 verifier is given each image by ``load`` (:func:`file_loader`): the file read again, as a square of its stored
 long side (at most 512), with the query's edit applied at that size.
 
-With ``views`` (:mod:`lcmem.model.views`) the candidates are the best ``depth`` by the highest first-stage score
-of the query or any of its views, as the scan picks them; the scores and flags stay the query's own.
+With the settings' query ``views`` (:mod:`lcmem.model.views`, the scan's default) the candidates are the best
+``depth`` by the highest first-stage score of the query or any of its views, as the scan picks them; the scores
+and flags stay the query's own.
 
 The matrix :meth:`VerifyRanker.scores` returns is the re-ranked order as a score (1 first, down in steps of
 ``1/G``; tied keys share a value), so rank-1, mAP and the margin are of that order (the margin in those steps),
@@ -42,7 +43,7 @@ from lcmem.verify.settings import VerifySettings
 from lcmem.verify.verifier import verify_features
 
 NAME = "lcmem+verify"
-VIEWS_NAME = "lcmem+views+verify"
+NO_VIEWS_NAME = "lcmem+verify:no-views"
 
 Loader = Callable[[int, str], "np.ndarray | None"]
 """``(split row, kind)`` → float pixels ``(H, W, 3)`` in [0, 1] with the edit ``kind`` applied (``"reid"``,
@@ -69,10 +70,9 @@ def file_loader(records: Sequence[Record], max_side: int) -> Loader:
 class VerifyRanker:
     """The scan's second stage over a first-stage ranker (see the module docstring)."""
 
-    def __init__(self, first: FeatureRanker, settings: VerifySettings, load: Loader, name: str = NAME,
-                 views: tuple[str, ...] = ()) -> None:  # fmt: skip
+    def __init__(self, first: FeatureRanker, settings: VerifySettings, load: Loader, name: str = NAME) -> None:
         self.first = first
-        self.views = views
+        self.views = settings.views
         self.settings = settings
         self.load = load
         self.name = name

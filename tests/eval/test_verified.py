@@ -34,7 +34,7 @@ def queries_of(kinds: tuple[str, ...], origins: tuple[int, ...], sources: tuple[
 
 @pytest.fixture
 def ranker() -> VerifyRanker:
-    ranker = VerifyRanker(FeatureRanker(ConstantDetector()), VerifySettings(threads=1), load)
+    ranker = VerifyRanker(FeatureRanker(ConstantDetector()), VerifySettings(threads=1, views=()), load)
     rows = list(range(8))
     ranker.prepare(np.zeros((len(rows), 3, 8, 8), np.uint8), rows)
     return ranker
@@ -66,7 +66,7 @@ def test_only_the_first_stages_top_depth_is_verified_and_the_hidden_query_never(
         def matrix(self, queries: torch.Tensor, gallery: torch.Tensor) -> torch.Tensor:
             return torch.arange(len(gallery), dtype=torch.float32).flip(0).expand(len(queries), -1)
 
-    ranker = VerifyRanker(FeatureRanker(Favourite()), VerifySettings(depth=3, threads=1), load)
+    ranker = VerifyRanker(FeatureRanker(Favourite()), VerifySettings(depth=3, threads=1, views=()), load)
     ranker.prepare(np.zeros((8, 3, 8, 8), np.uint8), list(range(8)))
     deep = queries_of(("rotation_5",), (6,), ((6,),))  # source 6 is 7th by the first stage: beyond depth 3
     assert ranker.scores(deep)[0].argmax() == 0
@@ -74,3 +74,32 @@ def test_only_the_first_stages_top_depth_is_verified_and_the_hidden_query_never(
     assert ranker.flags(ranker.scores(itself), 10.0)[0].tolist() == [True] + [False] * 7
     hidden = QuerySet("toy", itself.pixels, ("reid",), ((1,),), (0,), (0,))  # … unless hidden from its ranking
     assert not ranker.flags(ranker.scores(hidden), 10.0).any()
+
+
+class LeftOrRight(ConstantDetector):
+    """Favours gallery image 0, 1, 2, … for a query brighter on the left, and image 6 first for one brighter on
+    the right: only the mirrored view of a left-bright query puts 6 among the first three."""
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        half = x.shape[-1] // 2
+        return (x[..., :half].mean((1, 2, 3)) - x[..., half:].mean((1, 2, 3)))[:, None]
+
+    def matrix(self, queries: torch.Tensor, gallery: torch.Tensor) -> torch.Tensor:
+        order = torch.arange(len(gallery), dtype=torch.float32).flip(0) / len(gallery)
+        right = order.clone()
+        right[6] = 2.0
+        return torch.where(queries > 0, order, right)
+
+
+def test_query_views_pick_a_source_the_query_alone_ranks_beyond_the_depth() -> None:
+    pixels = np.zeros((1, 3, 8, 8), np.uint8)
+    pixels[..., :4] = 255  # brighter on the left
+    query = QuerySet("toy", pixels, ("rotation_5",), ((6,),), (-1,), (6,))
+    ranks = {}
+    for views in ((), ("mirror",)):
+        ranker = VerifyRanker(FeatureRanker(LeftOrRight()), VerifySettings(depth=3, threads=1, views=views), load)
+        ranker.prepare(np.zeros((8, 3, 8, 8), np.uint8), list(range(8)))
+        scores = ranker.scores(query)
+        ranks[views] = int(scores[0].argmax())
+        assert np.array_equal(ranker._scores, ranker.first.scores(query))  # the query's own scores are kept
+    assert ranks == {(): 0, ("mirror",): 6}
