@@ -14,7 +14,7 @@ def test_views_keep_the_shape_and_mirror_is_a_flip() -> None:
     images = torch.rand(3, 3, 32, 32)
     viewed = apply_views(images, DEFAULT_VIEWS)
     assert viewed.shape == (3, len(DEFAULT_VIEWS), 3, 32, 32)
-    assert 0.0 <= float(viewed.min()) and float(viewed.max()) <= 1.0
+    assert float(viewed.min()) >= 0.0 and float(viewed.max()) <= 1.0
     assert torch.equal(viewed[:, DEFAULT_VIEWS.index("mirror")], images.flip(-1))
     assert apply_views(images, ()).shape == (3, 0, 3, 32, 32)
 
