@@ -41,9 +41,10 @@ def demo_text(model: Path | None) -> str:
         )
     name, _ = describe_bundle(model)
     return (
-        f"{made} with the bundled default model ({name.split(':')[0]}), the one your own scans use. Expect 12 of "
-        "the 13 planted copies at rank 1 and above the threshold in force, the crop lower and below it (crops are "
-        "the model's weak point on these drawings), and the new synthetic images below it but for about 1 in 50: "
+        f"{made} with the bundled default model ({name.split(':')[0]}), the one your own scans use. Expect all 13 "
+        "planted copies at rank 1 and flagged: 12 above the threshold in force, and the crop, whose score stays "
+        "below it (crops are the model's weak point on these drawings), by its matched keypoints (press G). The "
+        "new synthetic images stay below it but for about 1 in 50: "
         "with 48 real images the threshold is the closest two of them come. A CT copy's second candidate, the same "
         "patient's other slice, scores above it too. The images are simple drawings: read the scores as a "
         "demonstration of the workflow, not as a measure of the model."

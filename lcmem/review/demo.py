@@ -9,11 +9,12 @@ blur), and one truncated file that cannot be read. ``demo_manifest.json`` lists 
 reviewer can check what the scan found. Everything is seeded: the same seed gives the same files. Nothing here
 is patient data; every identifier is invented.
 
-What the default model makes of seed 0 (``lcmem-small`` 0.4, top-k 20, threshold in force 0.922: the closest
-of the 48 real images to its nearest other): 12 of the 13 planted copies at rank 1 and above the threshold, the
-crop-and-resize copy at rank 3 below it (crops are the model's weak point on these images); 1 of the 20 new
-synthetic images above it (0.934), as about 1 in 49 different images is expected to be at this threshold; the
-planted CT copies' second candidates, the same patient's other slice, above it too.
+What the default model makes of seed 0 (``lcmem-small`` 0.4, top-k 20, verification on, threshold in force 0.922:
+the closest of the 48 real images to its nearest other): all 13 planted copies at rank 1 and flagged, 12 by their
+score and the crop-and-resize copy (score 0.644: crops are the model's weak point on these images) by its 162
+matched keypoints; 1 of the 20 new synthetic images above the threshold (0.933, 3 keypoints), as about 1 in 49
+different images is expected to be at this threshold; the planted CT copies' second candidates, the same
+patient's other slice, above it too (18 flagged pairs in all).
 """
 
 from __future__ import annotations

@@ -60,3 +60,29 @@ def test_the_demo_uses_the_default_model_and_an_untrained_one_only_without_it(tm
     made = demo.demo_model(tmp_path / "models")
     assert made == tmp_path / "models" / demo.DEMO_BUNDLE_NAME
     assert read_bundle_config(made).name == demo.DEMO_BUNDLE_NAME
+
+
+def test_the_default_model_finds_every_planted_copy_as_the_demo_text_promises(tmp_path: Path) -> None:
+    """``app.demo_flow.demo_text`` tells the reviewer what to expect of seed 0; the scan must deliver it."""
+    import csv
+    import json
+
+    from lcmem.cli.main import main
+
+    generate_demo_images(tmp_path / "demo")
+    out = tmp_path / "matches.csv"
+    assert main(["scan", "--real", str(tmp_path / "demo" / "real"), "--synthetic", str(tmp_path / "demo" / "synthetic"),
+                 "--out", str(out), "--quiet", "--no-cache", "--threads", "2"]) == 0  # fmt: skip
+    with out.open(newline="", encoding="utf-8") as stream:
+        first = {Path(r["synthetic_path"]).name: r for r in csv.DictReader(stream) if r["rank"] == "1"}
+    threshold = json.loads(out.with_name("matches.run.json").read_text())["threshold_in_force"]["value"]
+    planted = read_manifest(tmp_path / "demo")
+    assert len(planted) == 13
+    for copy in planted:
+        row = first[Path(copy.synthetic).name]
+        assert Path(row["real_path"]).name == Path(copy.real).name, copy.how
+        assert row["flagged"] == "1", copy.how
+    below = [c.how for c in planted if float(first[Path(c.synthetic).name]["score"]) < threshold]
+    assert below == ["crop and resize"]
+    others = [r for name, r in first.items() if name not in {Path(c.synthetic).name for c in planted}]
+    assert sum(r["flagged"] == "1" for r in others) <= 2
