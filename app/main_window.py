@@ -449,6 +449,15 @@ class MainWindow(QMainWindow):
             self.undecided_pairs -= 1
         elif before and not after:
             self.undecided_pairs += 1
+        if "reject" in (before, after) and self.project is not None:
+            inliers = self.threshold.min_inliers
+            self.threshold = threshold_in_force(self.project, self.card, self.model_checksum)
+            if self.threshold.min_inliers != inliers:
+                self._apply_threshold()
+                self.show_message(
+                    f"Verified pairs now need at least {self.threshold.min_inliers} matched keypoints to be flagged "
+                    "(above the most of any pair marked not a match)"
+                )
         self._update_status()
 
     def _card_saved(self, card: ThresholdCard) -> None:

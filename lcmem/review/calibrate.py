@@ -17,9 +17,14 @@ from sqlalchemy import select
 
 from lcmem.errors import ProjectError
 from lcmem.scan.threshold import LCMEM_DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
-from lcmem.scan.threshold import ThresholdInForce, calibrated_threshold, null_anchored_threshold
+from lcmem.scan.threshold import (
+    ThresholdInForce,
+    calibrated_threshold,
+    null_anchored_threshold,
+    with_labelled_inliers,
+)
 from lcmem.store.project import Project, utc_now
-from lcmem.store.queries import labelled_scores, real_null_scores
+from lcmem.store.queries import labelled_scores, most_rejected_inliers, real_null_scores
 from lcmem.store.schema import threshold_cards
 
 MIN_LABELS_PER_CLASS = 10
@@ -111,14 +116,18 @@ def describe_target(card: ThresholdCard) -> str:
 def threshold_in_force(project: Project, card: ThresholdCard | None, model_checksum: str | None) -> ThresholdInForce:
     """The threshold that flags the project's pairs: a calibrated ``card``'s, else the current scan's real→real
     null scores at their 99.9 % quantile, never below the :func:`default_threshold` nor above the exact-copy score
-    of the scan's model (:func:`~lcmem.scan.threshold.null_anchored_threshold`)."""
+    of the scan's model (:func:`~lcmem.scan.threshold.null_anchored_threshold`). Either way the inliers that flag
+    a verified pair are refit by the labels (:func:`~lcmem.scan.threshold.with_labelled_inliers`): above the most
+    of any pair marked not a match."""
     default = default_threshold(project, model_checksum)
     model_default = default.value if default.from_model else None
     null = real_null_scores(project)
     copy = next((s.copy_score for s in reversed(project.scans()) if s.model_checksum == model_checksum), None)
     if card is not None and card_is_calibrated(card):
-        return calibrated_threshold(card.threshold, describe_target(card), null, model_default, copy)
-    return null_anchored_threshold(null, model_default, copy)
+        threshold = calibrated_threshold(card.threshold, describe_target(card), null, model_default, copy)
+    else:
+        threshold = null_anchored_threshold(null, model_default, copy)
+    return with_labelled_inliers(threshold, most_rejected_inliers(project))
 
 
 def precision_recall_at(scores: np.ndarray, positive: np.ndarray, threshold: float) -> tuple[float, float]:

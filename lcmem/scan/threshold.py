@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -104,6 +104,20 @@ class ThresholdInForce:
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict of every field."""
         return asdict(self)
+
+
+def with_labelled_inliers(threshold: ThresholdInForce, most_rejected: int | None) -> ThresholdInForce:
+    """``threshold`` with its inlier count refit by the reviewer's labels: raised above the most inliers of any
+    pair marked not a match (so verification never flags what a reviewer rejected), never lowered below
+    :data:`MIN_INLIERS` (the labels rarely hold enough verified negatives to show that fewer would do)."""
+    if threshold.min_inliers is None or most_rejected is None or most_rejected < threshold.min_inliers:
+        return threshold
+    raised = most_rejected + 1
+    note = (
+        f"; verified pairs need at least {raised} matched keypoints, raised from {threshold.min_inliers}: a pair "
+        f"marked not a match had {most_rejected}"
+    )
+    return replace(threshold, min_inliers=raised, text=threshold.text + note)
 
 
 def _percent(fraction: float | None) -> str:

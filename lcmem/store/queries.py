@@ -279,6 +279,22 @@ def labelled_pairs(project: Project) -> dict[PairKey, tuple[float, bool]]:
         return {key_of(r): (float(r.score), r.decision == "accept") for r in conn.execute(query)}
 
 
+def most_rejected_inliers(project: Project) -> int | None:
+    """The most inliers of geometric verification among the current scan's pairs that a reviewer marked not a
+    match; ``None`` when no rejected pair was verified."""
+    scan_id = current_scan_id(project)
+    if scan_id is None:
+        return None
+    query = (
+        select(func.max(candidates.c.inliers))
+        .select_from(candidates.join(decisions, _same_pair(decisions)))
+        .where(candidates.c.scan_id == scan_id, decisions.c.decision == "reject")
+    )
+    with project.connect() as conn:
+        value = conn.execute(query).scalar()
+    return None if value is None else int(value)
+
+
 def real_null_scores(project: Project) -> list[float]:
     """The current scan's real→real null scores (each sampled real against its best different real item),
     ascending; empty when the scan computed none (e.g. it was made before schema 2)."""

@@ -129,3 +129,26 @@ def test_cancel_keeps_the_window_responsive_and_a_rescan_has_no_duplicates(
         assert distinct == 21
     assert sorted(d.decision for d in window.project.decisions()) == ["accept", "reject"]
     assert window.undecided_pairs == 19
+
+
+def test_rejecting_a_verified_pair_raises_the_inliers_that_flag_at_once(qtbot, window: MainWindow, scanned) -> None:
+    from sqlalchemy import update
+
+    from lcmem.scan.threshold import MIN_INLIERS
+    from lcmem.store.project import pair_condition
+    from lcmem.store.schema import candidates
+
+    first = list_pairs(scanned)[0]
+    with scanned.connect() as conn:
+        conn.execute(update(candidates).where(*pair_condition(candidates, first.key)).values(inliers=MIN_INLIERS + 9))
+        conn.commit()
+    path = scanned.path
+    scanned.close()
+    assert window.open_project(path)
+    assert window.threshold.min_inliers == MIN_INLIERS
+    window.review.queue.go_to(next(i for i, r in enumerate(window.review.queue.rows) if r.key == first.key))
+    window.review.show_current()
+    window.review.decide("reject")
+    assert window.threshold.min_inliers == MIN_INLIERS + 10
+    assert window.review.min_inliers == MIN_INLIERS + 10
+    assert f"at least {MIN_INLIERS + 10} matched keypoints" in window.statusBar().currentMessage()

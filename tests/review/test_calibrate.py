@@ -94,3 +94,31 @@ def test_a_model_threshold_outside_zero_one_is_ignored(tiny_bundle_dir: Path) ->
     assert config.default_threshold is None
     assert replace(config, metrics={"default_threshold": 3.0}).default_threshold is None
     assert replace(config, metrics={"default_threshold": "0.7"}).default_threshold is None
+
+
+def test_a_rejected_verified_pair_raises_the_inliers_that_flag_and_never_lowers_them(scanned_project: Project) -> None:
+    from sqlalchemy import update
+
+    from lcmem.review.calibrate import threshold_in_force
+    from lcmem.scan.threshold import MIN_INLIERS
+    from lcmem.store.project import pair_condition
+    from lcmem.store.schema import candidates
+
+    rows = list_pairs(scanned_project)
+    with scanned_project.connect() as conn:
+        conn.execute(update(candidates).values(inliers=None))
+        for row, inliers in zip(rows[:3], (MIN_INLIERS + 5, MIN_INLIERS - 8, MIN_INLIERS + 30), strict=True):
+            conn.execute(update(candidates).where(*pair_condition(candidates, row.key)).values(inliers=inliers))
+        conn.commit()
+    assert threshold_in_force(scanned_project, None, "m").min_inliers == MIN_INLIERS
+    scanned_project.set_decision(rows[1].key, "reject", "ana")  # too few inliers to have been flagged by them
+    assert threshold_in_force(scanned_project, None, "m").min_inliers == MIN_INLIERS
+    scanned_project.set_decision(rows[0].key, "reject", "ana")
+    raised = threshold_in_force(scanned_project, None, "m")
+    assert raised.min_inliers == MIN_INLIERS + 6
+    assert not raised.flags(0.0, MIN_INLIERS + 5) and raised.flags(0.0, MIN_INLIERS + 6)
+    assert f"had {MIN_INLIERS + 5}" in raised.text
+    scanned_project.set_decision(rows[2].key, "accept", "ana")  # an accepted pair never moves it
+    assert threshold_in_force(scanned_project, None, "m").min_inliers == MIN_INLIERS + 6
+    scanned_project.set_decision(rows[0].key, "accept", "ana")  # the rejection taken back
+    assert threshold_in_force(scanned_project, None, "m").min_inliers == MIN_INLIERS

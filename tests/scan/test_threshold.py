@@ -100,3 +100,19 @@ def test_never_above_the_score_of_an_exact_copy() -> None:
     assert "exact copy" in threshold.text and "capped below an exact copy" in threshold.label
     below = null_anchored_threshold(scores[:300], model_default=0.651, copy_score=0.961)
     assert below.value == 0.9 and below.copy_score == 0.961 and "capped" not in below.label
+
+
+def test_labelled_inliers_only_raise_the_count_and_leave_unverified_scans_alone() -> None:
+    from dataclasses import replace
+
+    from lcmem.scan.threshold import MIN_INLIERS, with_labelled_inliers
+
+    base = null_anchored_threshold(np.linspace(0.5, 0.9, 100), model_default=0.651)
+    assert with_labelled_inliers(base, None) == base
+    assert with_labelled_inliers(base, MIN_INLIERS - 1) == base
+    raised = with_labelled_inliers(base, MIN_INLIERS)
+    assert raised.min_inliers == MIN_INLIERS + 1 and raised.value == base.value
+    assert raised.text.startswith(base.text) and "marked not a match" in raised.text
+    assert base.flags(0.0, MIN_INLIERS) and not raised.flags(0.0, MIN_INLIERS)
+    unverified = replace(base, min_inliers=None)
+    assert with_labelled_inliers(unverified, 500) == unverified
