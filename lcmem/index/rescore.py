@@ -124,12 +124,11 @@ def search_with_views(
                 best[int(real)] = max(best.get(int(real), -1.0), float(score))
         if not best:
             continue
-        found = np.fromiter(best, np.int64, len(best))
+        found = np.sort(np.fromiter(best, np.int64, len(best)))  # ascending: reals may be memory-mapped
         with torch.inference_mode():
             query = torch.from_numpy(np.ascontiguousarray(queries[q], dtype=np.float32)).to(device)
-            rows = torch.from_numpy(np.ascontiguousarray(reals[np.sort(found)], dtype=np.float32)).to(device)
-            own_sorted = torch.sigmoid(network.pair_logits(query, rows)).float().cpu().numpy()
-        own = own_sorted[np.searchsorted(np.sort(found), found)]
+            rows = torch.from_numpy(np.ascontiguousarray(reals[found], dtype=np.float32)).to(device)
+            own = torch.sigmoid(network.pair_logits(query, rows)).float().cpu().numpy()
         fused = np.array([best[int(r)] for r in found], np.float32)
         order = np.lexsort((found, -own, -fused))[:top_k]
         indices[q, : len(order)], scores[q, : len(order)] = found[order], own[order]

@@ -184,12 +184,11 @@ class InDomainQueries:
         sources: list[int] = []
         for dataset in sorted(set(datasets.tolist())):
             rows = np.flatnonzero(datasets == dataset).tolist()
-            chosen = random.Random(f"{settings.seed}:{dataset}:selection").sample(rows, min(settings.rank_sources,
-                                                                                            len(rows)))  # fmt: skip
-            sources += [row for row in sorted(chosen) for _ in EDITS]
-        images = [apply_edit(torch.from_numpy(to_float(np.asarray(pixels[row]))), edit)
-                  for row, edit in zip(sources, [e for _ in range(len(sources) // len(EDITS)) for e in EDITS],
-                                       strict=True)]  # fmt: skip
+            rng = random.Random(f"{settings.seed}:{dataset}:selection")
+            sources += sorted(rng.sample(rows, min(settings.rank_sources, len(rows))))
+        queries_of = [(row, edit) for row in sources for edit in EDITS]
+        images = [apply_edit(torch.from_numpy(to_float(np.asarray(pixels[row]))), edit) for row, edit in queries_of]
+        sources = [row for row, _ in queries_of]
         with torch.inference_mode():
             queries = torch.cat([model.encoder(torch.stack(images[i : i + settings.batch_size]))
                                  for i in range(0, len(images), settings.batch_size)])  # fmt: skip
