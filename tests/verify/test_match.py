@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lcmem.verify.features import Features, extract
-from lcmem.verify.match import match_features, mutual_matches, verify_pair
+from lcmem.verify.match import inlier_coverage, match_features, mutual_matches, verify_pair
 from lcmem.verify.settings import FeatureSettings, MatchSettings
 from tests.verify.conftest import rotated, textured
 
@@ -78,3 +78,29 @@ def test_a_fit_of_absurd_scale_is_no_fit() -> None:
     assert match_features(features(points + 3.0, descriptors), reference, MatchSettings()).inliers == 60
     assert match_features(tiny, reference, MatchSettings()).inliers == 0
     assert match_features(tiny, reference, MatchSettings(max_scale=200.0)).inliers == 60
+
+
+def marked(image: np.ndarray, letter: np.ndarray) -> np.ndarray:
+    """``image`` with ``letter`` pasted near its left edge, as a radiograph's side marker."""
+    out = image.copy()
+    out[40 : 40 + letter.shape[0], 8 : 8 + letter.shape[1]] = letter
+    return out
+
+
+def test_a_fit_confined_to_a_shared_marker_is_no_fit() -> None:
+    letter = textured(99, size=40)
+    first, second = marked(textured(30), letter), marked(textured(31), letter)
+    loose = MatchSettings(min_coverage=0.0)
+    on_marker = match_features(extract(first, SETTINGS), extract(second, SETTINGS), loose, points=True)
+    assert on_marker.inliers >= 8 and on_marker.real_points is not None
+    assert inlier_coverage(on_marker.real_points, (192, 192)) < 0.05
+    assert match_features(extract(first, SETTINGS), extract(second, SETTINGS), MatchSettings()).inliers == 0
+    # an edited copy of a marked image is still verified: its inliers cover the image
+    assert verdict(rotated(first, 5.0), first).inliers >= 30
+
+
+def test_inlier_coverage_is_the_hull_area_fraction() -> None:
+    square = np.array([[0, 0], [50, 0], [50, 50], [0, 50], [25, 25]], np.float64)
+    assert inlier_coverage(square, (100, 100)) == pytest.approx(0.25)
+    assert inlier_coverage(square[:2], (100, 100)) == 0.0
+    assert inlier_coverage(square, (0, 0)) == 0.0
