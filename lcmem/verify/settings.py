@@ -22,22 +22,22 @@ class FeatureSettings:
 
 @dataclass(frozen=True)
 class MatchSettings:
-    """Lowe's ratio test, the RANSAC reprojection threshold in working pixels, the accepted scale range, and the
-    least fraction of the synthetic or the real image that a fit's inliers must cover (their convex hull; chosen
-    on val: docs/VERIFY.md)."""
+    """Lowe's ratio test, the RANSAC reprojection threshold in working pixels, the accepted scale range, and how
+    many cells of an 8 × 8 grid over the synthetic or the real image a fit's inliers must fill at least (chosen on
+    val: docs/VERIFY.md)."""
 
     ratio: float = 0.75
     ransac_px: float = 5.0
     min_scale: float = 0.2
     max_scale: float = 5.0
     ransac_iterations: int = 2000
-    min_coverage: float = 0.1
+    min_cells: int = 6
 
     def key(self) -> str:
         """A short text naming every setting a verdict depends on (cached verdicts are kept apart by it)."""
         return (
             f"{self.ratio:g}-{self.ransac_px:g}-{self.min_scale:g}-{self.max_scale:g}-{self.ransac_iterations}"
-            f"-{self.min_coverage:g}"
+            f"-c{self.min_cells}"
         )
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lcmem.verify.features import Features, extract
-from lcmem.verify.match import inlier_coverage, match_features, mutual_matches, verify_pair
+from lcmem.verify.match import inlier_cells, match_features, mutual_matches, verify_pair
 from lcmem.verify.settings import FeatureSettings, MatchSettings
 from tests.verify.conftest import rotated, textured
 
@@ -80,27 +80,33 @@ def test_a_fit_of_absurd_scale_is_no_fit() -> None:
     assert match_features(tiny, reference, MatchSettings(max_scale=200.0)).inliers == 60
 
 
-def marked(image: np.ndarray, letter: np.ndarray) -> np.ndarray:
-    """``image`` with ``letter`` pasted near its left edge, as a radiograph's side marker."""
+def marked(image: np.ndarray, places: list[tuple[int, int]]) -> np.ndarray:
+    """``image`` with a different small patch pasted at each of ``places`` (top, left): a radiograph's side
+    marker and its burned-in text, the same on every film of a department."""
     out = image.copy()
-    out[40 : 40 + letter.shape[0], 8 : 8 + letter.shape[1]] = letter
+    for n, (top, left) in enumerate(places):
+        out[top : top + 30, left : left + 40] = textured(90 + n, size=80)[:30, :40]
     return out
 
 
-def test_a_fit_confined_to_a_shared_marker_is_no_fit() -> None:
-    letter = textured(99, size=40)
-    first, second = marked(textured(30), letter), marked(textured(31), letter)
-    loose = MatchSettings(min_coverage=0.0)
-    on_marker = match_features(extract(first, SETTINGS), extract(second, SETTINGS), loose, points=True)
-    assert on_marker.inliers >= 8 and on_marker.real_points is not None
-    assert inlier_coverage(on_marker.real_points, (192, 192)) < 0.05
-    assert match_features(extract(first, SETTINGS), extract(second, SETTINGS), MatchSettings()).inliers == 0
-    # an edited copy of a marked image is still verified: its inliers cover the image
+@pytest.mark.parametrize(
+    "places", [[(40, 8)], [(4, 4), (4, 276), (286, 276)]], ids=["marker", "marker-and-text-in-corners"]
+)
+def test_a_fit_on_shared_overlays_only_is_no_fit(places: list[tuple[int, int]]) -> None:
+    settings = FeatureSettings(max_side=512, n_features=400)
+    first, second = marked(textured(30, size=320), places), marked(textured(31, size=320), places)
+    loose = MatchSettings(min_cells=0)
+    on_overlays = match_features(extract(first, settings), extract(second, settings), loose, points=True)
+    assert on_overlays.inliers >= 10 and on_overlays.real_points is not None
+    assert inlier_cells(on_overlays.real_points, (320, 320)) < MatchSettings().min_cells
+    assert match_features(extract(first, settings), extract(second, settings), MatchSettings()).inliers == 0
+    # an edited copy of a marked image is still verified: its inliers fill the image
     assert verdict(rotated(first, 5.0), first).inliers >= 30
 
 
-def test_inlier_coverage_is_the_hull_area_fraction() -> None:
-    square = np.array([[0, 0], [50, 0], [50, 50], [0, 50], [25, 25]], np.float64)
-    assert inlier_coverage(square, (100, 100)) == pytest.approx(0.25)
-    assert inlier_coverage(square[:2], (100, 100)) == 0.0
-    assert inlier_coverage(square, (0, 0)) == 0.0
+def test_inlier_cells_counts_the_grid_cells_holding_a_point() -> None:
+    points = np.array([[1, 1], [2, 2], [99, 99], [50, 1], [99, 0]], np.float64)
+    assert inlier_cells(points, (100, 100), grid=2) == 3
+    assert inlier_cells(points, (100, 100), grid=8) == 4
+    assert inlier_cells(points[:0], (100, 100)) == 0
+    assert inlier_cells(points, (0, 0)) == 0

@@ -1,19 +1,20 @@
-"""How much of an image a fit's inliers cover: true sources against unseen identities, on the VAL split.
+"""In how many places a fit's inliers lie: true sources against unseen identities, on the VAL split.
 
 For every dataset of the shared data's **val** split, the retrieval protocol's gallery and queries
 (``lcmem.eval.retrieval``: a seeded fifth of the identities held out; 12 sources × 15 edits, up to 20
 re-identification and up to 200 unseen-identity images per dataset) are ranked as ``lcmem scan`` ranks them: the
 50 gallery images with the best score of the query or any of its query views. Each of those pairs is verified with
-the scan's settings (files at their stored size, long side ≤ 512) but without the coverage guard, and the convex
-hull of its inliers is measured as a fraction of the synthetic and of the real image (``coverage``: the larger).
+the scan's settings (files at their stored size, long side ≤ 512) but without the spread guard, and its inliers'
+*cells* are counted: how many cells of the 8 × 8 grid over the synthetic image, and over the real image, hold an
+inlier (the larger of the two; ``lcmem.verify.match.inlier_cells``).
 
-Prints, per dataset and for each candidate ``min_coverage``: the unseen-identity images flagged by verification
-(≥ N inliers covering at least that much) and the true sources still verified; then the smallest coverage of a
-verified true source and the largest of an unseen image's fit. Nothing here reads the test split.
+Prints, per dataset and for each candidate ``min_cells``: the unseen-identity images flagged by verification
+(≥ N inliers in at least that many cells) and the true sources still verified; then the fewest cells of a
+verified true source and the most of an unseen image's fit. Nothing here reads the test split.
 
 Usage::
 
-    .venv/bin/python bench/verify_coverage.py --data ../shared/data [--out pairs.jsonl] [--summarise pairs.jsonl]
+    .venv/bin/python bench/verify_spread.py --data ../shared/data [--out pairs.jsonl] [--summarise pairs.jsonl]
 """
 
 from __future__ import annotations
@@ -37,20 +38,20 @@ from lcmem.model.views import apply_views
 from lcmem.train.data import load_labelled
 from lcmem.train.pixels import image_cache, to_float
 from lcmem.verify.features import extract, no_features
-from lcmem.verify.match import inlier_coverage
+from lcmem.verify.match import inlier_cells
 from lcmem.verify.settings import VerifySettings
 from lcmem.verify.verifier import verify_features
 
 DATASETS = ("cxr_cohen", "cxr_kermany", "cxr_nih50", "faces_yaleb", "ham10000", "natural_caltech")
-GRID = (0.0, 0.02, 0.03, 0.05, 0.08, 0.1, 0.12, 0.15, 0.2)
+GRID = (0, 2, 3, 4, 5, 6, 8, 10, 12)
 
 
 def pair_records(data: Path, datasets: list[str], threads: int) -> list[dict]:
-    """Every verified candidate pair of the val queries, with its inliers and coverage."""
+    """Every verified candidate pair of the val queries, with its inliers and cells."""
     torch.set_num_threads(threads)
     records = load_labelled([data / name for name in DATASETS]).split("val")
     scan = VerifySettings()
-    settings = replace(scan, match=replace(scan.match, min_coverage=0.0))
+    settings = replace(scan, match=replace(scan.match, min_cells=0))
     protocol = RetrievalSettings(sources_per_dataset=12, unseen_per_dataset=200, reid_per_dataset=20)
     held = held_out_identities(records, protocol.held_out_fraction, protocol.held_out_minimum, protocol.seed)
     rows = [row for row, record in enumerate(records) if record.identity not in held]
@@ -78,15 +79,15 @@ def pair_records(data: Path, datasets: list[str], threads: int) -> list[dict]:
                         gallery[int(g)] = extract(real, settings.features) if real is not None else no_features()
                     reference = gallery[int(g)]
                     verdict = verify_features(settings, query, lambda m=mirrored: m, reference, points=True)
-                    coverage = 0.0
+                    cells = 0
                     if verdict.transform is not None:
                         side = mirrored if verdict.transform.mirrored else query
-                        coverage = max(
-                            inlier_coverage(verdict.synthetic_points / side.to_file, side.size),
-                            inlier_coverage(verdict.real_points / reference.to_file, reference.size),
+                        cells = max(
+                            inlier_cells(verdict.synthetic_points / side.to_file, side.size),
+                            inlier_cells(verdict.real_points / reference.to_file, reference.size),
                         )
                     found.append({"dataset": dataset, "query": q, "kind": kind, "true": int(g) in queries.sources[q],
-                                  "inliers": verdict.inliers, "coverage": coverage})  # fmt: skip
+                                  "inliers": verdict.inliers, "cells": cells})  # fmt: skip
             print(f"{dataset}: {len(queries.kinds)} queries verified", flush=True)
     return found
 
@@ -100,20 +101,20 @@ def summarise(pairs: list[dict], min_inliers: int) -> None:
         n_unseen = len({p["query"] for p in unseen})
         cells = []
         for least in GRID:
-            kept = [p for p in unseen if p["inliers"] >= min_inliers and p["coverage"] >= least]
-            verified = float(np.mean([p["inliers"] >= min_inliers and p["coverage"] >= least for p in sources]))
+            kept = [p for p in unseen if p["inliers"] >= min_inliers and p["cells"] >= least]
+            verified = float(np.mean([p["inliers"] >= min_inliers and p["cells"] >= least for p in sources]))
             flagged = len({p["query"] for p in kept})
-            cells.append(f"{least:g}: {flagged}/{n_unseen} unseen, sources {verified:.3f}")
-            emit({"benchmark": "verify_coverage", "dataset": dataset, "min_coverage": least,
+            cells.append(f"{least}: {flagged}/{n_unseen} unseen, sources {verified:.3f}")
+            emit({"benchmark": "verify_spread", "dataset": dataset, "min_cells": least,
                   "unseen_flagged": flagged, "n_unseen": n_unseen, "sources_verified": verified})  # fmt: skip
-        true_cover = [p["coverage"] for p in sources if p["inliers"] >= min_inliers]
-        false_cover = [p["coverage"] for p in unseen if p["inliers"] >= min_inliers]
-        near_cover = [p["coverage"] for p in unseen if min_inliers // 2 < p["inliers"] < min_inliers]
+        true_cells = [p["cells"] for p in sources if p["inliers"] >= min_inliers]
+        false_cells = [p["cells"] for p in unseen if p["inliers"] >= min_inliers]
+        near_cells = [p["cells"] for p in unseen if min_inliers // 2 < p["inliers"] < min_inliers]
         print(f"{dataset}: " + " | ".join(cells))
         print(
-            f"  coverage of verified true sources: min {min(true_cover, default=float('nan')):.3f}; of unseen "
-            f"images' fits with ≥ {min_inliers} inliers: max {max(false_cover, default=float('nan')):.3f}; with "
-            f"{min_inliers // 2 + 1}–{min_inliers - 1}: max {max(near_cover, default=float('nan')):.3f}"
+            f"  cells of verified true sources: min {min(true_cells, default='–')}; of unseen images' fits with "
+            f"≥ {min_inliers} inliers: max {max(false_cells, default='–')}; with {min_inliers // 2 + 1}–"
+            f"{min_inliers - 1}: max {max(near_cells, default='–')}"
         )
 
 
