@@ -387,7 +387,10 @@ class CompareView(QWidget):
         self.canvases[REAL].set_marks(found.real_points)
         self.canvases[SYNTHETIC].set_marks(found.synthetic_points)
         if found.transform is None:
-            self.message.emit("Geometric matches: none (no consistent rotation, scale and shift of keypoints)")
+            self.message.emit(
+                "Geometric matches: none (no rotation, scale and shift brings keypoints together across the image; "
+                "matches on a few small places, such as a side marker, do not count)"
+            )
         else:
             self.message.emit(f"Geometric matches: {found.inliers} inliers · {found.transform.summary()}")
 

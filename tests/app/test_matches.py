@@ -71,6 +71,12 @@ def test_g_draws_the_matched_inliers_on_both_images(qtbot, tmp_path: Path, tiny_
     assert any(abs(c.green() - MARK_COLOUR.green()) < 40 and c.red() < 160 and c.green() > 200 for c in ring)
     qtbot.keyClick(view, Qt.Key.Key_G)
     assert canvases[REAL].marks is None and canvases[SYNTHETIC].marks is None
+    view.queue.go_to(next(i for i, row in enumerate(view.queue.rows) if row.inliers == 0))
+    view.show_current()
+    qtbot.keyClick(view, Qt.Key.Key_G)
+    assert messages[-1].startswith("Geometric matches: none") and "side marker" in messages[-1]
+    assert canvases[REAL].marks is None or len(canvases[REAL].marks) == 0
+    qtbot.keyClick(view, Qt.Key.Key_G)
     view.set_scores_hidden(True)  # blind review: the matches are evidence like the score
     qtbot.keyClick(view, Qt.Key.Key_G)
     assert canvases[REAL].marks is None and "hidden" in messages[-1]
