@@ -31,13 +31,12 @@ from common import emit
 
 from lcmem.eval.detectors import LCMemDetector
 from lcmem.eval.retrieval import FeatureRanker, RetrievalSettings, build_queries, held_out_identities
-from lcmem.eval.verified import file_loader
+from lcmem.eval.verified import best_view_scores, file_loader
 from lcmem.model.bundle import load_bundle
 from lcmem.model.default import default_bundle_path
-from lcmem.model.views import apply_views
 from lcmem.train.data import load_labelled
-from lcmem.train.pixels import image_cache, to_float
-from lcmem.verify.features import extract, no_features
+from lcmem.train.pixels import image_cache
+from lcmem.verify.features import Features, extract, no_features
 from lcmem.verify.match import inlier_cells
 from lcmem.verify.settings import VerifySettings
 from lcmem.verify.verifier import verify_features
@@ -57,31 +56,36 @@ def pair_records(data: Path, datasets: list[str], threads: int) -> list[dict]:
     rows = [row for row, record in enumerate(records) if record.identity not in held]
     load = file_loader(records, settings.features.max_side)
     ranker = FeatureRanker(LCMemDetector(load_bundle(default_bundle_path()).model), 64)
-    gallery: dict[int, object] = {}
+    gallery: dict[int, Features] = {}
     found = []
     with tempfile.TemporaryDirectory() as cache:
         pixels = image_cache(records, 256, Path(cache), threads)
         ranker.prepare(np.asarray(pixels[rows]), rows)
         for dataset in datasets:
             queries = build_queries(dataset, records, pixels, rows, held, protocol)
-            own = ranker.scores(queries)
-            viewed = apply_views(torch.from_numpy(to_float(queries.pixels)), settings.views)
-            best = np.maximum.reduce([own, *(ranker.scores_of(viewed[:, v]) for v in range(viewed.shape[1]))])
+            best = best_view_scores(ranker, queries.pixels, settings.views, ranker.scores(queries))
             for q, (origin, kind) in enumerate(zip(queries.origins, queries.kinds, strict=True)):
                 if queries.hidden[q] >= 0:
                     best[q, queries.hidden[q]] = -np.inf
                 image = load(origin, kind)
                 query = extract(image, settings.features) if image is not None else no_features()
-                mirrored = extract(image, settings.features, mirrored=True) if image is not None else no_features()
+                flipped: list[Features] = []
+
+                def mirrored(image: np.ndarray | None = image, memo: list[Features] = flipped) -> Features:
+                    if not memo:
+                        memo.append(extract(image, settings.features, mirrored=True) if image is not None
+                                    else no_features(mirrored=True))  # fmt: skip
+                    return memo[0]
+
                 for g in np.argsort(-best[q], kind="stable")[: settings.depth]:
                     if int(g) not in gallery:
                         real = load(rows[int(g)], "gallery")
                         gallery[int(g)] = extract(real, settings.features) if real is not None else no_features()
                     reference = gallery[int(g)]
-                    verdict = verify_features(settings, query, lambda m=mirrored: m, reference, points=True)
+                    verdict = verify_features(settings, query, mirrored, reference, points=True)
                     cells = 0
                     if verdict.transform is not None:
-                        side = mirrored if verdict.transform.mirrored else query
+                        side = mirrored() if verdict.transform.mirrored else query
                         cells = max(
                             inlier_cells(verdict.synthetic_points / side.to_file, side.size),
                             inlier_cells(verdict.real_points / reference.to_file, reference.size),

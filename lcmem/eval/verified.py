@@ -67,12 +67,27 @@ def file_loader(records: Sequence[Record], max_side: int) -> Loader:
     return load
 
 
+def best_view_scores(ranker: FeatureRanker, pixels: np.ndarray, views: tuple[str, ...], own: np.ndarray) -> np.ndarray:
+    """What picks the candidates, as the scan picks them: each query's first-stage score of every gallery image
+    (``own``, ``(Q, G)``), or with ``views`` the best of it and the scores of the query's views; ``pixels`` are the
+    queries' uint8 images, embedded under the views batch by batch."""
+    if not views or not len(own):
+        return own
+    best = own.copy()
+    for start in range(0, len(own), ranker.batch_size):
+        images = torch.from_numpy(to_float(np.asarray(pixels[start : start + ranker.batch_size])))
+        viewed = apply_views(images, views)
+        rows = slice(start, start + len(images))
+        for v in range(viewed.shape[1]):
+            best[rows] = np.maximum(best[rows], ranker.scores_of(viewed[:, v]))
+    return best
+
+
 class VerifyRanker:
     """The scan's second stage over a first-stage ranker (see the module docstring)."""
 
     def __init__(self, first: FeatureRanker, settings: VerifySettings, load: Loader, name: str = NAME) -> None:
         self.first = first
-        self.views = settings.views
         self.settings = settings
         self.load = load
         self.name = name
@@ -91,7 +106,7 @@ class VerifyRanker:
 
     def scores(self, queries: QuerySet) -> np.ndarray:
         first = self.first.scores(queries)
-        proposed = self._proposals(queries, first)
+        proposed = best_view_scores(self.first, queries.pixels, self.settings.views, first)
         inliers = np.full(first.shape, -1, dtype=np.int64)
         for q, (origin, kind) in enumerate(zip(queries.origins, queries.kinds, strict=True)):
             row = proposed[q].copy()
@@ -110,19 +125,6 @@ class VerifyRanker:
                 inliers[q, g] = verify_features(self.settings, query, flipped, self._reference(int(g))).inliers
         self._scores, self._inliers = first, inliers
         return np.stack([self._order(first[q], inliers[q]) for q in range(len(first))]) if len(first) else first
-
-    def _proposals(self, queries: QuerySet, first: np.ndarray) -> np.ndarray:
-        """What picks the candidates: the first stage's scores, or with views the best over the query's views."""
-        if not self.views or not len(first):
-            return first
-        best = first.copy()
-        for start in range(0, len(first), self.first.batch_size):
-            images = torch.from_numpy(to_float(np.asarray(queries.pixels[start : start + self.first.batch_size])))
-            viewed = apply_views(images, self.views)
-            for v in range(viewed.shape[1]):
-                rows = slice(start, start + len(images))
-                best[rows] = np.maximum(best[rows], self.first.scores_of(viewed[:, v]))
-        return best
 
     def flags(self, scores: np.ndarray, threshold: float) -> np.ndarray:
         rule = np.frompyfunc(
